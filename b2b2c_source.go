@@ -1,0 +1,208 @@
+package snapauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// B2B2CConfig describes how to obtain SNAP B2B2C (customer) access tokens
+// from one provider, service code 74: an authorization code from the
+// account-binding page is exchanged for an access token and a refresh token,
+// and the refresh token renews the access token. Refresh tokens rotate and
+// are single use, so the sources of this config always refresh with the
+// newest refresh token, never twice at once, and save the rotated token to
+// their TokenStore before handing out the access token.
+// A B2B2CConfig must not be changed after its first use.
+type B2B2CConfig struct {
+	// TokenURL is the full URL of the provider's access-token/b2b2c endpoint.
+	// It must use https unless its host is loopback or AllowInsecureHTTP is set.
+	TokenURL string
+	// ClientKey is the partner's client id, sent as X-CLIENT-KEY.
+	ClientKey string
+	// PrivateKey signs ClientKey|X-TIMESTAMP with SHA256withRSA.
+	PrivateKey crypto.Signer
+
+	// AuthURL is the provider's account-binding ("get auth code") page, used
+	// by AuthCodeURL. Empty if the provider's binding happens elsewhere.
+	AuthURL string
+	// PartnerID is sent as partnerId to the account-binding page.
+	PartnerID string
+	// RedirectURL is where the account-binding page sends the customer back.
+	RedirectURL string
+	// Scopes are the consents asked of the customer on the binding page.
+	Scopes []string
+
+	// HTTPClient sends the token requests. Nil means the client in the
+	// context under oauth2.HTTPClient, else http.DefaultClient.
+	HTTPClient *http.Client
+	// Provider holds the provider's deviations: grant-type casing, whether
+	// authCode rides along on refresh, timestamp layout, signature encoding.
+	// The zero value is the standard.
+	Provider Provider
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time
+	// EarlyRefresh is how long before its expiry a cached access token is
+	// renewed. Zero means 10% of its lifetime or 60 s, whichever is smaller.
+	EarlyRefresh time.Duration
+	// MaxRetries is how often a request that provably never reached the
+	// provider is retried (authorization codes and refresh tokens are single
+	// use, so nothing else is retried). Zero means DefaultMaxRetries; a
+	// negative value disables retries.
+	MaxRetries int
+	// Backoff is the wait before each retry. Nil means DefaultBackoff.
+	Backoff Backoff
+	// FetchTimeout bounds one refresh of a cached source. Zero means
+	// DefaultFetchTimeout.
+	FetchTimeout time.Duration
+	// AllowInsecureHTTP permits a plain http TokenURL on a non-loopback host.
+	AllowInsecureHTTP bool
+}
+
+func (c *B2B2CConfig) exchanger() *exchanger {
+	return &exchanger{
+		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
+		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
+		allowHTTP: c.AllowInsecureHTTP,
+	}
+}
+
+// Exchange trades an authorization code from the account-binding redirect
+// for a customer token with a refresh token. Save the token (TokenStore.Save)
+// under the key a StoredTokenSource will use. A provider's refusal is an
+// *Error.
+func (c *B2B2CConfig) Exchange(ctx context.Context, authCode string) (*oauth2.Token, error) {
+	if authCode == "" {
+		return nil, errors.New("snapauth: authorization code is empty")
+	}
+	return c.exchanger().exchange(ctx, tokenRequest{
+		GrantType: c.Provider.GrantType("authorization_code"),
+		AuthCode:  &authCode,
+	})
+}
+
+// Refresh renews a customer token with refreshToken, once. The answer
+// carries a new refresh token: the one given is spent. If the provider
+// rejects the refresh token the error matches ErrReauthorize (and is also an
+// *Error): the customer must link the account again.
+func (c *B2B2CConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	if refreshToken == "" {
+		return nil, fmt.Errorf("%w (no refresh token)", ErrReauthorize)
+	}
+	req := tokenRequest{GrantType: c.Provider.GrantType("refresh_token"), RefreshToken: refreshToken}
+	if c.Provider.AuthCodeOnRefresh {
+		req.AuthCode = new(string)
+	}
+	tok, err := c.exchanger().exchange(ctx, req)
+	var apiErr *Error
+	if errors.As(err, &apiErr) {
+		switch apiErr.status() {
+		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
+			return nil, fmt.Errorf("%w: %w", ErrReauthorize, apiErr)
+		}
+	}
+	return tok, err
+}
+
+// refreshGrant renews old with its refresh token, refusing early when the
+// refresh token is known to have expired.
+func (c *B2B2CConfig) refreshGrant(ctx context.Context, old *oauth2.Token) (*oauth2.Token, error) {
+	if old == nil || old.RefreshToken == "" {
+		return nil, fmt.Errorf("%w (no refresh token held)", ErrReauthorize)
+	}
+	if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
+		return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
+	}
+	return c.Refresh(ctx, old.RefreshToken)
+}
+
+// TokenSource returns a cached source of customer access tokens starting
+// from t (as returned by Exchange), refreshing it before it expires with the
+// newest refresh token, one refresh at a time. The rotated token lives only
+// in memory: use StoredTokenSource to keep it across restarts.
+// The source implements ContextTokenSource and TokenInvalidator.
+func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.TokenSource {
+	f := freshness{now: nowFunc(c.Now), early: c.EarlyRefresh}
+	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant), f, c.FetchTimeout, t)
+}
+
+// StoredTokenSource returns a cached source of customer access tokens kept in
+// store under key (save the token from Exchange there first). Before each
+// refresh it reads the store, since another replica may have refreshed; with
+// a store that implements Locker, refreshes of key are serialised across
+// processes, so a rotating refresh token is never spent twice. The rotated
+// token is saved before the access token is handed out; if that save fails
+// the error is a *StoreError holding the new token.
+func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, key string) oauth2.TokenSource {
+	f := freshness{now: nowFunc(c.Now), early: c.EarlyRefresh}
+	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant), f, c.FetchTimeout, nil)
+}
+
+// AuthCodeURL returns the URL of the provider's account-binding page
+// (AuthURL) asking the customer to consent, with partnerId, redirectUrl,
+// scopes and state. state should be unguessable (crypto/rand.Text) and kept
+// to check the redirect with AuthCodeFromRedirect. extra adds or overrides
+// parameters (seamlessData, lang, ...).
+func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error) {
+	u, err := url.Parse(c.AuthURL)
+	if err != nil || c.AuthURL == "" {
+		return "", errors.New("snapauth: AuthURL is not set to an absolute URL")
+	}
+	q := u.Query()
+	q.Set("partnerId", c.PartnerID)
+	q.Set("redirectUrl", c.RedirectURL)
+	if len(c.Scopes) > 0 {
+		q.Set("scopes", strings.Join(c.Scopes, ","))
+	}
+	q.Set("state", state)
+	for k, v := range extra {
+		q[k] = v
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// Errors of AuthCodeFromRedirect.
+var (
+	// ErrStateMismatch means the redirect's state is not the one sent: the
+	// redirect may be forged, and its code must not be used.
+	ErrStateMismatch = errors.New("snapauth: account-binding redirect has the wrong state")
+	// ErrAccessDenied means the customer declined, or the provider refused,
+	// the account binding.
+	ErrAccessDenied = errors.New("snapauth: account binding was denied")
+)
+
+// AuthCodeFromRedirect reads the account-binding redirect u (in a handler,
+// r.URL), checks its state against the one sent (in constant time) and
+// returns the authorization code to pass to Exchange.
+func (c *B2B2CConfig) AuthCodeFromRedirect(u *url.URL, state string) (string, error) {
+	q := u.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(state)) != 1 || state == "" {
+		return "", ErrStateMismatch
+	}
+	if e := q.Get("error"); e != "" {
+		return "", fmt.Errorf("%w: %s", ErrAccessDenied, e)
+	}
+	code := q.Get("authCode")
+	if code == "" {
+		code = q.Get("auth_code")
+	}
+	if code == "" {
+		return "", errors.New("snapauth: account-binding redirect has no authCode")
+	}
+	return code, nil
+}
+
+// Format writes the config with its private key redacted, for every verb.
+func (c B2B2CConfig) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "snapauth.B2B2CConfig{TokenURL: %q, ClientKey: %q, PrivateKey: %s, Provider: %q}",
+		c.TokenURL, c.ClientKey, redactedKey(c.PrivateKey), c.Provider.Name)
+}
