@@ -1,0 +1,521 @@
+package snapauth
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// Transport is an http.RoundTripper that turns plain HTTP requests into SNAP
+// service calls. For each request it minifies the JSON body, sends the
+// minified bytes, and adds the SNAP headers with a fresh signature over
+// exactly those bytes:
+//
+//	Authorization           Bearer <token from Source>
+//	Authorization-Customer  Bearer <token from the context's customer source, see WithCustomerToken>
+//	X-TIMESTAMP             Now, in Provider's layout and zone
+//	X-SIGNATURE             HMAC-SHA512 with ClientSecret, or SHA256withRSA with PrivateKey
+//	X-PARTNER-ID            PartnerID
+//	X-EXTERNAL-ID           the caller's value if set, else ExternalID()
+//	CHANNEL-ID              ChannelID
+//	ORIGIN                  Origin, when set
+//	Content-Type            application/json, when the request has a body
+//
+// Headers the caller set are kept, except that Authorization,
+// Authorization-Customer, X-TIMESTAMP and X-SIGNATURE always get the
+// transport's values, X-PARTNER-ID, CHANNEL-ID and ORIGIN get the field's
+// value when the field is not empty, and a Content-Type that is not
+// application/json is replaced when a body is sent. Customer device headers
+// (X-DEVICE-ID, X-IP-ADDRESS, X-LATITUDE, X-LONGITUDE) are the caller's to
+// set per request.
+//
+// When the provider answers 401 with a SNAP case 01 or 03 (B2B access token
+// invalid or not found) and Source implements TokenInvalidator, the transport
+// drops that token, takes a fresh one and sends the request once more, signed
+// anew with a new timestamp and the same X-EXTERNAL-ID (the provider rejected
+// the first attempt before processing it). Nothing else is ever retried.
+//
+// The caller's request is never modified, and its body is always closed. A
+// Transport is safe for concurrent use; its fields must not change while it
+// is in use.
+type Transport struct {
+	// Base is the RoundTripper that sends the signed requests. Nil means
+	// http.DefaultTransport.
+	Base http.RoundTripper
+
+	// Source supplies the B2B access token, sent as "Authorization: Bearer
+	// <token>" whatever token type the provider named. It is required for
+	// symmetric signatures, which cover the token. If it implements
+	// ContextTokenSource, the request's context is passed to it; if it
+	// implements TokenInvalidator, a token the provider rejects is dropped
+	// and the request retried once. With PrivateKey set, Source may be nil,
+	// and then no Authorization header is sent.
+	Source oauth2.TokenSource
+
+	// ClientSecret keys the symmetric service signature (HMAC-SHA512). It is
+	// required unless PrivateKey is set.
+	ClientSecret string
+
+	// PartnerID is sent as X-PARTNER-ID. Empty means the header is left as
+	// the caller set it.
+	PartnerID string
+
+	// ChannelID is sent as CHANNEL-ID. Empty means the header is left as the
+	// caller set it.
+	ChannelID string
+
+	// PrivateKey, when not nil, switches the service signature to the
+	// asymmetric SHA256withRSA form ("without token"): the string to sign
+	// has no token segment, and ClientSecret is not used. Any crypto.Signer
+	// holding an RSA key works (HSM, cloud KMS). Nil means the symmetric
+	// HMAC-SHA512 signature keyed with ClientSecret.
+	PrivateKey crypto.Signer
+
+	// Origin is sent as ORIGIN when not empty (Finnet requires it). Empty
+	// means the header is left as the caller set it.
+	Origin string
+
+	// Provider describes the provider's deviations: X-TIMESTAMP layout and
+	// zone, how EndpointUrl is formed from the request URL, and the encoding
+	// of X-SIGNATURE. The zero value is the SNAP standard.
+	Provider Provider
+
+	// ExternalID makes the X-EXTERNAL-ID of a request that has none. Nil
+	// means NewExternalID.
+	ExternalID ExternalIDFunc
+
+	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
+	// means time.Now.
+	Now func() time.Time
+}
+
+// ExternalIDFunc returns a new X-EXTERNAL-ID for each call. SNAP wants it
+// numeric, at most 36 characters, and unique per partner per day; a provider
+// answers 409xx00 to a reused one. It must be safe for concurrent use.
+type ExternalIDFunc func() string
+
+// NewExternalID returns a fresh X-EXTERNAL-ID: 36 decimal digits, the current
+// Unix time in milliseconds (13 digits) followed by 23 digits from
+// crypto/rand. Uniqueness needs no coordination between goroutines,
+// processes or restarts: two IDs can collide only when they are made in the
+// same millisecond and draw the same 23 random digits, a chance of 1 in
+// 10^23 per pair. A partner sending a million requests a day meets a
+// collision with a probability below 10^-19 a day; even a billion IDs made
+// in one single millisecond collide with a probability below 10^-5.
+func NewExternalID() string {
+	return newExternalID(time.Now())
+}
+
+func newExternalID(now time.Time) string {
+	var id [36]byte
+	ms := now.UnixMilli() % 1e13
+	if ms < 0 {
+		ms = 0
+	}
+	putDigits(id[:13], uint64(ms))
+	var r [24]byte
+	rand.Read(r[:]) // never fails: crypto/rand crashes the program rather than return an error
+	// Each 64-bit draw reduced modulo 10^8 (or 10^7) is uniform to within
+	// 10^-11, which changes none of the odds above.
+	putDigits(id[13:21], binary.LittleEndian.Uint64(r[0:8])%1e8)
+	putDigits(id[21:29], binary.LittleEndian.Uint64(r[8:16])%1e8)
+	putDigits(id[29:36], binary.LittleEndian.Uint64(r[16:24])%1e7)
+	return string(id[:])
+}
+
+// putDigits writes v into dst as len(dst) decimal digits, zero-padded.
+func putDigits(dst []byte, v uint64) {
+	for i := len(dst) - 1; i >= 0; i-- {
+		dst[i] = byte('0' + v%10)
+		v /= 10
+	}
+}
+
+type customerSourceKey struct{}
+
+// WithCustomerToken returns a copy of ctx carrying src, the customer's B2B2C
+// token source. A Transport sending a request with that context adds
+// "Authorization-Customer: Bearer <token>" with a token from src. A nil src
+// returns ctx unchanged.
+func WithCustomerToken(ctx context.Context, src oauth2.TokenSource) context.Context {
+	if src == nil {
+		return ctx
+	}
+	return context.WithValue(ctx, customerSourceKey{}, src)
+}
+
+func customerSource(ctx context.Context) oauth2.TokenSource {
+	src, _ := ctx.Value(customerSourceKey{}).(oauth2.TokenSource)
+	return src
+}
+
+// maxErrorBody is how much of a 401 answer the transport reads to learn its
+// SNAP case.
+const maxErrorBody = 64 << 10
+
+// RoundTrip signs req and sends it through Base, following the
+// http.RoundTripper rules: req is not modified and its body is closed, also
+// when an error is returned. A body that is not JSON is an error and nothing
+// is sent. Errors from the token sources are returned wrapped.
+func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	body, err := readRequestBody(req)
+	if err != nil {
+		return nil, err
+	}
+	if req.URL == nil {
+		return nil, errors.New("snapauth: request has no URL")
+	}
+	if t.PrivateKey == nil {
+		if t.ClientSecret == "" {
+			return nil, errors.New("snapauth: Transport has neither ClientSecret nor PrivateKey to sign with")
+		}
+		if t.Source == nil {
+			return nil, errors.New("snapauth: Transport.Source is nil; the symmetric signature needs a B2B access token")
+		}
+	}
+	var min []byte
+	if len(body) > 0 {
+		if min, err = Minify(body); err != nil {
+			return nil, err
+		}
+	}
+
+	ctx := req.Context()
+	var tok *oauth2.Token
+	if t.Source != nil {
+		if tok, err = sourceToken(ctx, t.Source); err != nil {
+			return nil, fmt.Errorf("snapauth: B2B access token: %w", err)
+		}
+	}
+	var customer string
+	if cs := customerSource(ctx); cs != nil {
+		ct, err := sourceToken(ctx, cs)
+		if err != nil {
+			return nil, fmt.Errorf("snapauth: customer access token: %w", err)
+		}
+		customer = "Bearer " + ct.AccessToken
+	}
+
+	a := attempt{
+		method:   req.Method,
+		endpoint: t.Provider.EndpointURL(req.URL),
+		body:     min,
+		customer: customer,
+	}
+	if a.method == "" {
+		a.method = http.MethodGet
+	}
+	if !hasValue(req.Header, hExternalID) {
+		a.externalID = t.newExternalID()
+	}
+
+	resp, err := t.send(req, &a, tok)
+	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
+		return resp, err
+	}
+	inv, ok := t.Source.(TokenInvalidator)
+	if !ok {
+		return resp, nil
+	}
+	if !b2bTokenRejected(resp) {
+		return resp, nil
+	}
+	inv.Invalidate(tok)
+	fresh, err := sourceToken(ctx, t.Source)
+	if err != nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("snapauth: the provider rejected the B2B access token and no fresh one could be fetched: %w", err)
+	}
+	if fresh.AccessToken == tok.AccessToken {
+		return resp, nil // the source has nothing newer; retrying would be rejected again
+	}
+	resp.Body.Close()
+	return t.send(req, &a, fresh)
+}
+
+// attempt is what stays the same between the first try and the retry.
+type attempt struct {
+	method, endpoint string
+	body             []byte // minified; nil when there is none
+	customer         string // Authorization-Customer value, "" when none
+	externalID       string // generated X-EXTERNAL-ID, "" when the caller set one
+}
+
+// Canonical forms of the header names the transport sets.
+const (
+	hAuthorization = "Authorization"
+	hCustomer      = "Authorization-Customer"
+	hTimestamp     = "X-Timestamp"
+	hSignature     = "X-Signature"
+	hPartnerID     = "X-Partner-Id"
+	hExternalID    = "X-External-Id"
+	hChannelID     = "Channel-Id"
+	hOrigin        = "Origin"
+	hContentType   = "Content-Type"
+)
+
+const ourHeaders = 9
+
+// send signs one attempt with tok and sends it through the base transport.
+func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*http.Response, error) {
+	ts := t.Provider.Timestamp(t.now())
+	var access string
+	if tok != nil {
+		access = tok.AccessToken
+	}
+	sig, err := t.sign(a, access, ts)
+	if err != nil {
+		return nil, err
+	}
+
+	r2 := new(http.Request)
+	*r2 = *req
+	h, vals := cloneHeader(req.Header, ourHeaders)
+	set := func(k, v string) {
+		vals[0] = v
+		h[k] = vals[:1:1]
+		vals = vals[1:]
+	}
+	if tok != nil {
+		set(hAuthorization, "Bearer "+access)
+	}
+	if a.customer != "" {
+		set(hCustomer, a.customer)
+	}
+	set(hTimestamp, ts)
+	set(hSignature, sig)
+	if t.PartnerID != "" {
+		set(hPartnerID, t.PartnerID)
+	}
+	if a.externalID != "" {
+		set(hExternalID, a.externalID)
+	}
+	if t.ChannelID != "" {
+		set(hChannelID, t.ChannelID)
+	}
+	if t.Origin != "" {
+		set(hOrigin, t.Origin)
+	}
+	if len(a.body) > 0 {
+		if ct := h[hContentType]; len(ct) == 0 || !isJSONMediaType(ct[0]) {
+			set(hContentType, "application/json")
+		}
+	}
+	r2.Header = h
+
+	r2.TransferEncoding = nil
+	r2.ContentLength = int64(len(a.body))
+	switch {
+	case len(a.body) > 0:
+		b := a.body
+		r2.Body = newBodyReader(b)
+		r2.GetBody = func() (io.ReadCloser, error) { return newBodyReader(b), nil }
+	case req.Body != nil:
+		r2.Body = http.NoBody
+		r2.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
+	default:
+		r2.Body, r2.GetBody = nil, nil
+	}
+	return t.base().RoundTrip(r2)
+}
+
+// sign returns X-SIGNATURE for one attempt.
+func (t *Transport) sign(a *attempt, accessToken, timestamp string) (string, error) {
+	if t.PrivateKey != nil {
+		sig, err := signRSA(t.PrivateKey, serviceStringToSign(a.method, a.endpoint, "", a.body, timestamp))
+		if err != nil {
+			return "", err
+		}
+		return t.Provider.EncodeSignature(sig), nil
+	}
+	return t.Provider.EncodeSignature(hmacSHA512(t.ClientSecret, serviceStringToSign(a.method, a.endpoint, accessToken, a.body, timestamp))), nil
+}
+
+func (t *Transport) base() http.RoundTripper {
+	if t.Base != nil {
+		return t.Base
+	}
+	return http.DefaultTransport
+}
+
+func (t *Transport) now() time.Time {
+	if t.Now != nil {
+		return t.Now()
+	}
+	return time.Now()
+}
+
+func (t *Transport) newExternalID() string {
+	if t.ExternalID != nil {
+		return t.ExternalID()
+	}
+	return newExternalID(t.now())
+}
+
+// cloneHeader copies h into a new map with room for extra more keys, and
+// returns spare value slots for extra single values, all in one allocation.
+// Keys are canonicalised, so that a value the caller stored under a
+// non-canonical key is still found and replaced.
+func cloneHeader(h http.Header, extra int) (http.Header, []string) {
+	n := extra
+	for _, vv := range h {
+		n += len(vv)
+	}
+	all := make([]string, n)
+	out := make(http.Header, len(h)+extra)
+	for k, vv := range h {
+		if len(vv) == 0 {
+			continue
+		}
+		ck := http.CanonicalHeaderKey(k)
+		c := copy(all, vv)
+		if prev, ok := out[ck]; ok {
+			out[ck] = append(prev[:len(prev):len(prev)], all[:c]...)
+		} else {
+			out[ck] = all[:c:c]
+		}
+		all = all[c:]
+	}
+	return out, all
+}
+
+// hasValue reports whether h holds a non-empty value for the canonical key
+// ck, also under a non-canonical spelling of it.
+func hasValue(h http.Header, ck string) bool {
+	if v := h[ck]; len(v) > 0 {
+		return v[0] != ""
+	}
+	for k, v := range h {
+		if len(v) > 0 && v[0] != "" && strings.EqualFold(k, ck) {
+			return true
+		}
+	}
+	return false
+}
+
+// isJSONMediaType reports whether a Content-Type value is application/json,
+// with or without parameters.
+func isJSONMediaType(v string) bool {
+	const jsonType = "application/json"
+	if len(v) < len(jsonType) || !strings.EqualFold(v[:len(jsonType)], jsonType) {
+		return false
+	}
+	rest := strings.TrimLeft(v[len(jsonType):], " \t")
+	return rest == "" || rest[0] == ';'
+}
+
+// bodyReader is a request body over bytes the transport owns.
+type bodyReader struct{ bytes.Reader }
+
+func newBodyReader(b []byte) *bodyReader {
+	r := new(bodyReader)
+	r.Reset(b)
+	return r
+}
+
+// Close does nothing: the bytes need no release.
+func (*bodyReader) Close() error { return nil }
+
+// readRequestBody reads and closes req.Body, if any.
+func readRequestBody(req *http.Request) ([]byte, error) {
+	if req.Body == nil || req.Body == http.NoBody {
+		return nil, nil
+	}
+	defer req.Body.Close()
+	size := req.ContentLength
+	if size <= 0 || size > 1<<20 {
+		size = 512
+	}
+	b := make([]byte, 0, size+1) // one more byte, to see EOF without growing
+	for {
+		n, err := req.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("snapauth: reading the request body: %w", err)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// sourceToken takes a token from src, passing ctx when src accepts one, and
+// checks that it holds an access token.
+func sourceToken(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
+	var tok *oauth2.Token
+	var err error
+	if cs, ok := src.(ContextTokenSource); ok {
+		tok, err = cs.TokenContext(ctx)
+	} else {
+		tok, err = src.Token()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil || tok.AccessToken == "" {
+		return nil, errors.New("snapauth: token source returned no access token")
+	}
+	return tok, nil
+}
+
+// b2bTokenRejected reports whether a 401 answer's SNAP case says the B2B
+// access token is invalid (01) or unknown (03). It reads at most maxErrorBody
+// bytes of resp.Body and leaves resp.Body whole for the caller.
+func b2bTokenRejected(resp *http.Response) bool {
+	if resp.Body == nil || resp.Body == http.NoBody {
+		return false
+	}
+	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+	if err != nil {
+		return false
+	}
+	code := snapResponseCode(head)
+	if len(code) != 7 || code[:3] != "401" {
+		return false
+	}
+	return code[5:] == "01" || code[5:] == "03"
+}
+
+// replayBody gives back the bytes already read, then the rest of the
+// original body, and closes the original.
+type replayBody struct {
+	io.Reader
+	closer io.Closer
+}
+
+func (b *replayBody) Close() error { return b.closer.Close() }
+
+// snapResponseCode returns the responseCode of a SNAP answer, written as a
+// string or a number, or "" when there is none.
+func snapResponseCode(body []byte) string {
+	var answer struct {
+		ResponseCode json.RawMessage `json:"responseCode"`
+	}
+	if json.Unmarshal(body, &answer) != nil || len(answer.ResponseCode) == 0 {
+		return ""
+	}
+	var s string
+	if json.Unmarshal(answer.ResponseCode, &s) == nil {
+		return strings.TrimSpace(s)
+	}
+	var n json.Number
+	if json.Unmarshal(answer.ResponseCode, &n) == nil {
+		return n.String()
+	}
+	return ""
+}
