@@ -9,6 +9,8 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -17,6 +19,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf16"
@@ -235,11 +238,59 @@ func FormatTimestamp(t time.Time) string {
 // the standard one, with fractional seconds, or in UTC with "Z". A timestamp
 // without a zone is an error.
 func ParseTimestamp(s string) (time.Time, error) {
+	if !timestampShape(s) {
+		return time.Time{}, fmt.Errorf("snapauth: X-TIMESTAMP %q is not yyyy-MM-ddTHH:mm:ss±hh:mm", s)
+	}
 	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("snapauth: X-TIMESTAMP %q is not yyyy-MM-ddTHH:mm:ss±hh:mm", s)
 	}
 	return t, nil
+}
+
+// timestampShape reports whether s has the fixed-width shape
+// yyyy-MM-ddTHH:mm:ss[.fraction](Z|±hh:mm), which time.Parse alone does not
+// enforce (it takes one-digit hours, comma fractions and +24:00 offsets).
+func timestampShape(s string) bool {
+	const head = "dddd-dd-ddTdd:dd:dd"
+	if len(s) < len(head)+1 {
+		return false
+	}
+	for i := 0; i < len(head); i++ {
+		if !shapeByte(head[i], s[i]) {
+			return false
+		}
+	}
+	rest := s[len(head):]
+	if rest[0] == '.' {
+		n := 1
+		for n < len(rest) && n <= 9 && '0' <= rest[n] && rest[n] <= '9' {
+			n++
+		}
+		if n == 1 {
+			return false
+		}
+		rest = rest[n:]
+	}
+	if rest == "Z" {
+		return true
+	}
+	if len(rest) != 6 || rest[0] != '+' && rest[0] != '-' {
+		return false
+	}
+	for i, c := range []byte("dd:dd") {
+		if !shapeByte(c, rest[i+1]) {
+			return false
+		}
+	}
+	return rest[1:3] <= "23" && rest[4:6] <= "59"
+}
+
+func shapeByte(want, c byte) bool {
+	if want == 'd' {
+		return '0' <= c && c <= '9'
+	}
+	return c == want
 }
 
 // TokenStringToSign returns the string the access-token signature covers:
@@ -312,7 +363,14 @@ func SignAsymmetric(key crypto.Signer, stringToSign string) (string, error) {
 }
 
 func signRSA(key crypto.Signer, stringToSign string) ([]byte, error) {
-	if key == nil {
+	if k, ok := key.(*rsa.PrivateKey); key == nil || ok && k == nil {
+		return nil, errors.New("snapauth: no private key to sign with")
+	}
+	// A crypto.Signer holding an ECDSA or Ed25519 key would sign without
+	// complaint and produce a signature no SNAP provider accepts.
+	if pub, ok := key.Public().(*rsa.PublicKey); !ok {
+		return nil, fmt.Errorf("snapauth: signing key is %s; SNAP needs an RSA key", keyKind(key.Public()))
+	} else if pub == nil {
 		return nil, errors.New("snapauth: no private key to sign with")
 	}
 	sum := sha256.Sum256([]byte(stringToSign))
@@ -365,6 +423,13 @@ func VerifyAsymmetric(key *rsa.PublicKey, stringToSign, signature string) error 
 	return nil
 }
 
+// Strict decoders reject non-zero padding bits, so each signature has one
+// base64 text (no malleable variants to slip past replay checks keyed on it).
+var (
+	strictBase64    = base64.StdEncoding.Strict()
+	strictRawBase64 = base64.RawStdEncoding.Strict()
+)
+
 // decodeSignature decodes hex (when the length says so) or base64, padded or
 // not. size is the expected number of signature bytes.
 func decodeSignature(s string, size int) ([]byte, bool) {
@@ -373,7 +438,7 @@ func decodeSignature(s string, size int) ([]byte, bool) {
 			return b, true
 		}
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding} {
+	for _, enc := range []*base64.Encoding{strictBase64, strictRawBase64} {
 		if b, err := enc.DecodeString(s); err == nil && len(b) == size {
 			return b, true
 		}
@@ -537,8 +602,10 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	switch pemType {
 	case "ENCRYPTED PRIVATE KEY":
 		return nil, ErrEncryptedKey
-	case "EC PRIVATE KEY", "DSA PRIVATE KEY", "OPENSSH PRIVATE KEY":
+	case "EC PRIVATE KEY", "DSA PRIVATE KEY":
 		return nil, fmt.Errorf("snapauth: private key is a %q PEM block; SNAP needs an RSA key", pemType)
+	case "OPENSSH PRIVATE KEY":
+		return nil, errors.New("snapauth: private key is in OpenSSH format; convert it to PEM (ssh-keygen -p -m PEM -f key) and use an RSA key")
 	case "RSA PRIVATE KEY":
 		k, err := x509.ParsePKCS1PrivateKey(der)
 		if err != nil {
@@ -560,11 +627,14 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 			return nil, errors.New("snapauth: private key is an EC key; SNAP needs an RSA key")
 		}
 		if pemType == "" {
+			if isEncryptedPKCS8(der) {
+				return nil, ErrEncryptedKey
+			}
 			return nil, errors.New("snapauth: private key: base64 data is not PKCS#8 or PKCS#1 DER")
 		}
 		return nil, errors.New("snapauth: private key: PEM block \"PRIVATE KEY\" is not valid PKCS#8 DER")
 	default:
-		return nil, fmt.Errorf("snapauth: private key: unexpected PEM block %q (want \"RSA PRIVATE KEY\" or \"PRIVATE KEY\")", pemType)
+		return nil, fmt.Errorf("snapauth: private key: unexpected PEM block %s (want \"RSA PRIVATE KEY\" or \"PRIVATE KEY\")", pemLabel(pemType))
 	}
 }
 
@@ -606,7 +676,7 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 			return nil, errors.New("snapauth: public key: base64 data is not PKIX, PKCS#1 or an X.509 certificate")
 		}
 	default:
-		return nil, fmt.Errorf("snapauth: public key: unexpected PEM block %q (want \"PUBLIC KEY\", \"RSA PUBLIC KEY\" or \"CERTIFICATE\")", pemType)
+		return nil, fmt.Errorf("snapauth: public key: unexpected PEM block %s (want \"PUBLIC KEY\", \"RSA PUBLIC KEY\" or \"CERTIFICATE\")", pemLabel(pemType))
 	}
 	rk, ok := pub.(*rsa.PublicKey)
 	if !ok {
@@ -638,7 +708,9 @@ func decodeKeyData(data []byte, what string) (der []byte, pemType string, err er
 			clean = append(clean, c)
 		}
 	}
-	der = make([]byte, base64.StdEncoding.DecodedLen(len(clean)))
+	// Sized for unpadded input too, which needs more room than StdEncoding
+	// reports for the same length (and base64.Decode panics on a short dst).
+	der = make([]byte, base64.RawStdEncoding.DecodedLen(len(clean)))
 	n, err := base64.StdEncoding.Decode(der, clean)
 	if err != nil {
 		n, err = base64.RawStdEncoding.Decode(der, bytes.TrimRight(clean, "="))
@@ -647,6 +719,38 @@ func decodeKeyData(data []byte, what string) (der []byte, pemType string, err er
 		return nil, "", fmt.Errorf("snapauth: %s key is neither PEM nor base64 DER", what)
 	}
 	return der[:n], "", nil
+}
+
+// pemLabel quotes a PEM block type for an error message when it looks like a
+// real label (short, upper-case words), and otherwise says nothing of it: the
+// type line comes from the caller's key data.
+func pemLabel(t string) string {
+	if len(t) > 32 {
+		return "with an unrecognised type"
+	}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; !('A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == ' ' || c == '#') {
+			return "with an unrecognised type"
+		}
+	}
+	return strconv.Quote(t)
+}
+
+// isEncryptedPKCS8 reports whether der is a PKCS#8 EncryptedPrivateKeyInfo:
+// a sequence of a PKCS#5 or PKCS#12 encryption algorithm and an octet string.
+func isEncryptedPKCS8(der []byte) bool {
+	var info struct {
+		Algo          pkix.AlgorithmIdentifier
+		EncryptedData []byte
+	}
+	if rest, err := asn1.Unmarshal(der, &info); err != nil || len(rest) != 0 {
+		return false
+	}
+	pkcs5 := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 5}
+	pkcs12PBE := asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 12, 1}
+	oid := info.Algo.Algorithm
+	return len(oid) > len(pkcs5) && oid[:len(pkcs5)].Equal(pkcs5) ||
+		len(oid) > len(pkcs12PBE) && oid[:len(pkcs12PBE)].Equal(pkcs12PBE)
 }
 
 func keyKind(k any) string {

@@ -32,7 +32,7 @@ genkeys() {
 	# The partner's RSA 2048 key in every format providers hand out.
 	openssl genpkey -quiet -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa-pkcs8.pem
 	openssl rsa -in rsa-pkcs8.pem -traditional -out rsa-pkcs1.pem 2>/dev/null
-	openssl pkey -in rsa-pkcs8.pem -outform DER | base64 -w0 >rsa-pkcs8.b64
+	openssl pkcs8 -topk8 -nocrypt -in rsa-pkcs8.pem -outform DER | base64 -w0 >rsa-pkcs8.b64
 	openssl rsa -in rsa-pkcs8.pem -traditional -outform DER 2>/dev/null | base64 -w64 >rsa-pkcs1.b64
 	openssl pkey -in rsa-pkcs8.pem -pubout -out rsa-public-pkix.pem
 	openssl rsa -in rsa-pkcs8.pem -RSAPublicKey_out -out rsa-public-pkcs1.pem 2>/dev/null
@@ -52,7 +52,7 @@ genkeys() {
 	# Keys SNAP cannot use.
 	openssl genpkey -quiet -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ec-pkcs8.pem
 	openssl ec -in ec-pkcs8.pem -out ec-sec1.pem 2>/dev/null
-	openssl pkey -in ec-pkcs8.pem -outform DER | base64 -w0 >ec-pkcs8.b64
+	openssl pkcs8 -topk8 -nocrypt -in ec-pkcs8.pem -outform DER | base64 -w0 >ec-pkcs8.b64
 	openssl ec -in ec-pkcs8.pem -outform DER 2>/dev/null | base64 -w0 >ec-sec1.b64
 	openssl pkey -in ec-pkcs8.pem -pubout -out ec-public.pem
 	openssl pkey -in ec-pkcs8.pem -pubout -outform DER | base64 -w0 >ec-public.b64
