@@ -673,6 +673,7 @@ func TestParsePrivateKeyFormats(t *testing.T) {
 		"PKCS#1 base64, CRLF":                     crlf(b64Lines),
 		"PKCS#8 PEM, CRLF":                        crlf(pkcs8),
 		"PKCS#8 base64, unpadded":                 bytes.TrimRight(bytes.TrimSpace(b64), "="),
+		"PKCS#1 base64, unpadded":                 bytes.TrimRight(bytes.TrimSpace(b64Lines), "="), // length not a multiple of 4
 		"PKCS#8 base64, spaces":                   []byte("  " + strings.Join(strings.SplitAfter(string(b64), "QQ"), " \t") + "\n\n"),
 		"PEM with leading text":                   append([]byte("Bag Attributes\n    localKeyID: 01 02 03\nKey Attributes: <No Attributes>\n"), pkcs8...),
 		"PKCS#1 PEM, leading text":                append([]byte("partner key for sandbox, issued 2024\n\n"), pkcs1...),
@@ -773,6 +774,7 @@ func signerBadKeyInputs(t *testing.T) map[string][]byte {
 		"PKCS#8 labelled RSA":    bytes.ReplaceAll(pkcs8, []byte("PRIVATE KEY"), []byte("RSA PRIVATE KEY")),
 		"PKCS#1 labelled PUBLIC": bytes.ReplaceAll(pkcs1, []byte("RSA PRIVATE KEY"), []byte("RSA PUBLIC KEY")),
 		"odd PEM label":          bytes.ReplaceAll(pkcs8, []byte("PRIVATE KEY"), []byte("MIIEvQIBADANBgkqhkiG9w0BAQEF")),
+		"unpadded, cut":          bytes.TrimRight(b64[:len(b64)-6], "="), // short dst for base64.Decode
 		"a DH parameters block":  []byte("-----BEGIN DH PARAMETERS-----\nMAYCAQACAQI=\n-----END DH PARAMETERS-----\n"),
 	}
 }
