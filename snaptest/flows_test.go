@@ -1,0 +1,456 @@
+package snaptest_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/snaptest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func decodeEcho(t testing.TB, a answer) snaptest.Echo {
+	t.Helper()
+	var v struct {
+		Echo snaptest.Echo `json:"echo"`
+	}
+	require.NoError(t, json.Unmarshal(a.raw, &v), string(a.raw))
+	return v.Echo
+}
+
+func TestB2BToken(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	a := send(t, srv, tokenCall{body: `{"grantType":"client_credentials","additionalInfo":{}}`}.request(t, srv, srv.B2BTokenURL()))
+	require.Equal(t, http.StatusOK, a.status, string(a.raw))
+	assert.Equal(t, "2007300", a.code())
+	assert.Equal(t, "Bearer", a.str("tokenType"))
+	assert.Equal(t, "900", a.fields["expiresIn"], "the standard's expiresIn is a string")
+	assert.GreaterOrEqual(t, len(a.str("accessToken")), 200)
+
+	second := b2bToken(t, srv)
+	assert.NotEqual(t, a.str("accessToken"), second, "every token is new")
+	st := srv.Stats()
+	assert.Equal(t, 2, st.Calls[snaptest.EndpointB2B])
+	assert.Equal(t, 2, st.Issued[snaptest.EndpointB2B])
+	assert.Empty(t, st.Rejections)
+	assert.Equal(t, 2, srv.Count(snaptest.EndpointB2B))
+}
+
+func TestB2B2CTokenRotation(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	before := time.Now()
+	a := exchangeCode(t, srv, srv.MintAuthCode())
+	require.Equal(t, "2007400", a.code(), string(a.raw))
+	assert.Equal(t, "Bearer", a.str("tokenType"))
+	rt := a.str("refreshToken")
+	assert.Greater(t, len(rt), 512, "refresh tokens are longer than the standard's 512, to catch truncation")
+	for _, f := range []string{"accessTokenExpiryTime", "refreshTokenExpiryTime"} {
+		v := a.str(f)
+		assert.True(t, strings.HasSuffix(v, "+07:00"), "%s = %q", f, v)
+		exp, err := time.Parse(time.RFC3339, v)
+		require.NoError(t, err)
+		assert.True(t, exp.After(before), f)
+	}
+	exp, _ := time.Parse(time.RFC3339, a.str("accessTokenExpiryTime"))
+	assert.WithinDuration(t, before.Add(snaptest.DefaultTokenLifetime), exp, 5*time.Second)
+
+	// Each refresh token works once and gives a new one.
+	seen := map[string]bool{rt: true}
+	for range 3 {
+		r := refresh(t, srv, rt)
+		require.Equal(t, "2007400", r.code(), string(r.raw))
+		rt = r.str("refreshToken")
+		assert.False(t, seen[rt], "refresh tokens rotate")
+		seen[rt] = true
+	}
+	assert.Equal(t, 4, srv.Stats().Issued[snaptest.EndpointB2B2C])
+}
+
+func TestServiceSymmetric(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	pretty := "{\n  \"partnerReferenceNo\": \"2020102900000000000001\",\n  \"amount\": {\"value\": \"10000.00\", \"currency\": \"IDR\"},\n  \"note\": \"a\\u003cb \\u00e9\"\n}"
+	c := serviceCall{token: token, body: pretty, externalID: "41807553358950093184162180797837"}
+	a := send(t, srv, c.request(t, srv))
+	require.Equal(t, "2004700", a.code(), string(a.raw))
+	e := decodeEcho(t, a)
+	assert.Equal(t, "41807553358950093184162180797837", e.ExternalID)
+	assert.Equal(t, srv.PartnerID, e.PartnerID)
+	assert.Equal(t, srv.ChannelID, e.ChannelID)
+	assert.Equal(t, "symmetric", e.SignatureMode)
+	assert.Equal(t, "/v1.0/transfer-va/inquiry", e.EndpointURL)
+	assert.JSONEq(t, `{"partnerReferenceNo":"2020102900000000000001","amount":{"value":"10000.00","currency":"IDR"},"note":"a<b é"}`, string(e.Body))
+
+	// The record holds what the server recomputed, equal to what the
+	// client signed.
+	rec, ok := srv.LastRequest()
+	require.True(t, ok)
+	want, err := snapauth.ServiceStringToSign("POST", "/v1.0/transfer-va/inquiry", token, []byte(pretty), rec.Header.Get("X-TIMESTAMP"))
+	require.NoError(t, err)
+	assert.Equal(t, want, rec.StringToSign)
+	assert.Equal(t, `{"partnerReferenceNo":"2020102900000000000001","amount":{"value":"10000.00","currency":"IDR"},"note":"a<b é"}`, string(rec.Canonical))
+
+	// The same bytes sent pretty-printed are accepted too: the server
+	// hashes its own re-serialisation, as providers do.
+	c.externalID, c.sendBody = "", strptr(pretty)
+	a = send(t, srv, c.request(t, srv))
+	assert.Equal(t, "2004700", a.code(), string(a.raw))
+
+	// A GET with a query and no body.
+	a = send(t, srv, serviceCall{token: token, method: http.MethodGet, path: "/v1.0/balance-inquiry?accountNo=123&b=x%20y"}.request(t, srv))
+	require.Equal(t, "2004700", a.code(), string(a.raw))
+	assert.Equal(t, "/v1.0/balance-inquiry?accountNo=123&b=x%20y", decodeEcho(t, a).EndpointURL)
+}
+
+func TestServiceAsymmetric(t *testing.T) {
+	for _, mode := range []snaptest.ServiceAuth{snaptest.Asymmetric, snaptest.EitherAuth} {
+		t.Run(mode.String(), func(t *testing.T) {
+			srv := snaptest.NewServer(snaptest.WithServiceAuth(mode))
+			defer srv.Close()
+			a := send(t, srv, serviceCall{asymmetric: true, body: `{"a":1}`, edit: func(r *http.Request) { r.Header.Del("Authorization") }}.request(t, srv))
+			require.Equal(t, "2004700", a.code(), string(a.raw))
+			assert.Equal(t, "asymmetric", decodeEcho(t, a).SignatureMode)
+			assert.Zero(t, srv.Count(snaptest.EndpointB2B), "no token needed")
+		})
+	}
+	t.Run("either with a token", func(t *testing.T) {
+		srv := snaptest.NewServer(snaptest.WithServiceAuth(snaptest.EitherAuth))
+		defer srv.Close()
+		a := send(t, srv, serviceCall{token: b2bToken(t, srv), body: `{"a":1}`}.request(t, srv))
+		require.Equal(t, "2004700", a.code(), string(a.raw))
+		assert.Equal(t, "symmetric", decodeEcho(t, a).SignatureMode)
+	})
+}
+
+func TestServiceCustomer(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	access, rt := customerTokens(t, srv)
+	a := send(t, srv, serviceCall{token: token, customer: access, path: "/v1.0/customer/balance-inquiry", body: `{}`}.request(t, srv))
+	require.Equal(t, "2004700", a.code(), string(a.raw))
+	first := decodeEcho(t, a).Customer
+	assert.NotEmpty(t, first)
+
+	// The refreshed token belongs to the same customer.
+	r := refresh(t, srv, rt)
+	require.Equal(t, "2007400", r.code())
+	a = send(t, srv, serviceCall{token: token, customer: r.str("accessToken"), path: "/v1.0/customer/balance-inquiry", body: `{}`}.request(t, srv))
+	require.Equal(t, "2004700", a.code(), string(a.raw))
+	assert.Equal(t, first, decodeEcho(t, a).Customer)
+
+	// Another customer is another customer.
+	other, _ := customerTokens(t, srv)
+	a = send(t, srv, serviceCall{token: token, customer: other, path: "/v1.0/customer/balance-inquiry", body: `{}`}.request(t, srv))
+	require.Equal(t, "2004700", a.code(), string(a.raw))
+	assert.NotEqual(t, first, decodeEcho(t, a).Customer)
+
+	// A customer token sent on a B2B path is checked too.
+	a = send(t, srv, serviceCall{token: token, customer: "made-up", body: `{}`}.request(t, srv))
+	assert.Equal(t, "4014702", a.code(), string(a.raw))
+}
+
+// TestProviders runs the whole story against each named provider, signing
+// with that provider's deviations.
+func TestProviders(t *testing.T) {
+	for name, p := range snapauth.Providers {
+		t.Run(name, func(t *testing.T) {
+			srv := snaptest.NewServer(snaptest.WithProvider(p), snaptest.WithPathPrefix("/snap/"))
+			defer srv.Close()
+			require.True(t, strings.HasSuffix(srv.URL, "/snap"), srv.URL)
+			a := send(t, srv, tokenCall{provider: p, body: `{"grantType":"` + p.GrantType("client_credentials") + `"}`}.request(t, srv, srv.B2BTokenURL()))
+			require.Equal(t, "2007300", a.code(), string(a.raw))
+			token := a.str("accessToken")
+
+			code := srv.MintAuthCode()
+			a = send(t, srv, tokenCall{provider: p, body: `{"grantType":"` + p.GrantType("authorization_code") + `","authCode":"` + code + `"}`}.request(t, srv, srv.B2B2CTokenURL()))
+			require.Equal(t, "2007400", a.code(), string(a.raw))
+			body := `{"grantType":"` + p.GrantType("refresh_token") + `","refreshToken":"` + a.str("refreshToken") + `"`
+			if p.AuthCodeOnRefresh {
+				body += `,"authCode":""`
+			}
+			a = send(t, srv, tokenCall{provider: p, body: body + "}"}.request(t, srv, srv.B2B2CTokenURL()))
+			require.Equal(t, "2007400", a.code(), string(a.raw))
+
+			a = send(t, srv, serviceCall{provider: p, token: token, customer: a.str("accessToken"), path: "/v1.0/customer/inquiry?z=1&a=b%2Fc", body: `{"x":"y"}`}.request(t, srv))
+			require.Equal(t, "2004700", a.code(), string(a.raw))
+			assert.True(t, strings.HasPrefix(decodeEcho(t, a).EndpointURL, "/snap/v1.0/customer/inquiry"))
+		})
+	}
+}
+
+func TestFailTokenCalls(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	srv.FailTokenCalls(2, http.StatusServiceUnavailable, "")
+	srv.FailTokenCalls(1, http.StatusInternalServerError, "5007301")
+	for _, want := range []struct {
+		status int
+		code   string
+	}{{503, "5037300"}, {503, "5037300"}, {500, "5007301"}, {200, "2007300"}} {
+		a := send(t, srv, tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+		assert.Equal(t, want.status, a.status)
+		assert.Equal(t, want.code, a.code(), string(a.raw))
+		if want.status == 503 {
+			assert.Equal(t, "1", a.header.Get("Retry-After"))
+		}
+	}
+	assert.Equal(t, 3, srv.Stats().Rejections[snaptest.ReasonInjected])
+
+	// The B2B2C endpoint shares the queue; n <= 0 clears it.
+	srv.FailTokenCalls(1, http.StatusTooManyRequests, "")
+	a := exchangeCode(t, srv, srv.MintAuthCode())
+	assert.Equal(t, "4297400", a.code())
+	srv.FailTokenCalls(5, http.StatusInternalServerError, "")
+	srv.FailTokenCalls(0, 0, "")
+	b2bToken(t, srv)
+
+	srv.FailServiceCalls(1, http.StatusGatewayTimeout, "")
+	a = send(t, srv, serviceCall{token: b2bToken(t, srv)}.request(t, srv))
+	assert.Equal(t, "5044700", a.code())
+	assert.Equal(t, "Timeout", a.str("responseMessage"))
+}
+
+func TestHTMLTokenCalls(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	srv.HTMLTokenCalls(1, http.StatusBadGateway)
+	a := send(t, srv, tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+	assert.Equal(t, http.StatusBadGateway, a.status)
+	assert.Equal(t, "text/html; charset=utf-8", a.header.Get("Content-Type"))
+	assert.Contains(t, string(a.raw), "<title>502 Bad Gateway</title>")
+	assert.Nil(t, a.fields, "not JSON")
+	b2bToken(t, srv)
+}
+
+func TestDelay(t *testing.T) {
+	srv := snaptest.NewServer(snaptest.WithDelay(100 * time.Millisecond))
+	defer srv.Close()
+	start := time.Now()
+	b2bToken(t, srv)
+	assert.GreaterOrEqual(t, time.Since(start), 100*time.Millisecond)
+
+	// A client that gives up ends the wait.
+	srv.Configure(snaptest.WithDelay(time.Hour))
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	req := tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()).WithContext(ctx)
+	_, err := srv.Client().Do(req)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	// Close returns although a request waits an hour (checked by the
+	// test's own time limit), because closing ends the delay.
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		resp, err := srv.Client().Do(tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool { return srv.Count(snaptest.EndpointB2B) == 3 }, 5*time.Second, 5*time.Millisecond)
+	srv.Close()
+	<-done
+}
+
+func TestExpiresInAndLifetime(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	srv := snaptest.NewServer(snaptest.WithExpiresInNumber(true), snaptest.WithTokenLifetime(time.Minute),
+		snaptest.WithClock(clock.Now), snaptest.WithTokenType("bearer"))
+	defer srv.Close()
+	a := send(t, srv, tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+	require.Equal(t, "2007300", a.code())
+	assert.Equal(t, float64(60), a.fields["expiresIn"], "a JSON number")
+	assert.Equal(t, "bearer", a.str("tokenType"))
+	token := a.str("accessToken")
+
+	srv.Configure(snaptest.WithExpiresInNumber(false))
+	a = send(t, srv, tokenCall{body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+	assert.Equal(t, "60", a.fields["expiresIn"])
+
+	// The token works until the server's clock passes its lifetime. The
+	// client's timestamps follow the server's clock.
+	call := func() answer {
+		return send(t, srv, serviceCall{token: token, at: clock.Now()}.request(t, srv))
+	}
+	assert.Equal(t, "2004700", call().code())
+	clock.Advance(59 * time.Second)
+	assert.Equal(t, "2004700", call().code())
+	clock.Advance(time.Second)
+	assert.Equal(t, "4014701", call().code())
+}
+
+func TestAuthCodeExpires(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	srv := snaptest.NewServer(snaptest.WithClock(clock.Now), snaptest.WithRefreshTokenLifetime(time.Hour))
+	defer srv.Close()
+	code := srv.MintAuthCode()
+	clock.Advance(snaptest.DefaultAuthCodeLifetime)
+	body := `{"grantType":"authorization_code","authCode":"` + code + `"}`
+	a := send(t, srv, tokenCall{at: clock.Now(), body: body}.request(t, srv, srv.B2B2CTokenURL()))
+	assert.Equal(t, "4017401", a.code())
+	assert.Contains(t, a.str("responseMessage"), "expired")
+
+	a = send(t, srv, tokenCall{at: clock.Now(), body: `{"grantType":"authorization_code","authCode":"` + srv.MintAuthCode() + `"}`}.request(t, srv, srv.B2B2CTokenURL()))
+	require.Equal(t, "2007400", a.code())
+	clock.Advance(time.Hour)
+	a = send(t, srv, tokenCall{at: clock.Now(), body: `{"grantType":"refresh_token","refreshToken":"` + a.str("refreshToken") + `"}`}.request(t, srv, srv.B2B2CTokenURL()))
+	assert.Equal(t, "4017401", a.code())
+	assert.Contains(t, a.str("responseMessage"), "expired")
+}
+
+func TestRevoke(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	access, rt := customerTokens(t, srv)
+	customerCall := func(token, access string) answer {
+		return send(t, srv, serviceCall{token: token, customer: access, path: "/v1.0/customer/x"}.request(t, srv))
+	}
+	require.Equal(t, "2004700", customerCall(token, access).code())
+
+	srv.RevokeAccessTokens()
+	assert.Equal(t, "4014701", customerCall(token, access).code())
+	token = b2bToken(t, srv)
+	assert.Equal(t, "4014702", customerCall(token, access).code())
+	r := refresh(t, srv, rt)
+	require.Equal(t, "2007400", r.code(), "refresh tokens survive RevokeAccessTokens")
+	require.Equal(t, "2004700", customerCall(token, r.str("accessToken")).code())
+
+	srv.RevokeAll()
+	assert.Equal(t, "4014701", customerCall(token, r.str("accessToken")).code())
+	assert.Equal(t, "4017401", refresh(t, srv, r.str("refreshToken")).code())
+}
+
+func TestRefreshReuseRevokesFamily(t *testing.T) {
+	for _, revoke := range []bool{false, true} {
+		t.Run(fmt.Sprint("revoke=", revoke), func(t *testing.T) {
+			srv := snaptest.NewServer(snaptest.WithRevokeOnRefreshReuse(revoke))
+			defer srv.Close()
+			token := b2bToken(t, srv)
+			_, old := customerTokens(t, srv)
+			bystander, bystanderRT := customerTokens(t, srv)
+			r := refresh(t, srv, old)
+			require.Equal(t, "2007400", r.code())
+			newAccess, newRT := r.str("accessToken"), r.str("refreshToken")
+
+			reused := refresh(t, srv, old)
+			assert.Equal(t, "4017401", reused.code())
+			assert.Equal(t, 1, srv.Stats().Rejections[snaptest.ReasonRefreshReuse])
+
+			wantAccess, wantRefresh := "2004700", "2007400"
+			if revoke {
+				wantAccess, wantRefresh = "4014702", "4017401"
+			}
+			a := send(t, srv, serviceCall{token: token, customer: newAccess, path: "/v1.0/customer/x"}.request(t, srv))
+			assert.Equal(t, wantAccess, a.code())
+			assert.Equal(t, wantRefresh, refresh(t, srv, newRT).code())
+
+			// Another customer's family is untouched.
+			a = send(t, srv, serviceCall{token: token, customer: bystander, path: "/v1.0/customer/x"}.request(t, srv))
+			assert.Equal(t, "2004700", a.code())
+			assert.Equal(t, "2007400", refresh(t, srv, bystanderRT).code())
+		})
+	}
+}
+
+func TestConcurrentSingleUse(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	_, rt := customerTokens(t, srv)
+	code := srv.MintAuthCode()
+
+	const n = 8
+	var (
+		wg                        sync.WaitGroup
+		mu                        sync.Mutex
+		refreshOK, codeOK, extIDs int
+	)
+	for range n {
+		wg.Go(func() {
+			r := refresh(t, srv, rt)
+			c := exchangeCode(t, srv, code)
+			s := send(t, srv, serviceCall{token: token, externalID: "777"}.request(t, srv))
+			mu.Lock()
+			defer mu.Unlock()
+			refreshOK += b2i(r.code() == "2007400")
+			codeOK += b2i(c.code() == "2007400")
+			extIDs += b2i(s.code() == "2004700")
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, 1, refreshOK, "a refresh token is used once")
+	assert.Equal(t, 1, codeOK, "an auth code is used once")
+	assert.Equal(t, 1, extIDs, "an external id is used once a day")
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func TestExternalIDNextDay(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2025, 3, 1, 23, 50, 0, 0, snapauth.Jakarta)}
+	srv := snaptest.NewServer(snaptest.WithClock(clock.Now), snaptest.WithTokenLifetime(time.Hour))
+	defer srv.Close()
+	a := send(t, srv, tokenCall{at: clock.Now(), body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+	token := a.str("accessToken")
+	call := func() string {
+		return send(t, srv, serviceCall{token: token, at: clock.Now(), externalID: "1"}.request(t, srv)).code()
+	}
+	assert.Equal(t, "2004700", call())
+	assert.Equal(t, "4094700", call())
+	clock.Advance(15 * time.Minute) // past midnight in Jakarta
+	assert.Equal(t, "2004700", call())
+}
+
+func TestCredentials(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	for _, s := range []string{fmt.Sprint(srv.Credentials), fmt.Sprintf("%+v", srv.Credentials), fmt.Sprintf("%#v", srv.Credentials), fmt.Sprint(srv)} {
+		assert.NotContains(t, s, srv.ClientSecret)
+		assert.NotContains(t, s, srv.PrivateKey.D.String())
+		assert.NotContains(t, s, "PRIVATE KEY")
+		assert.Contains(t, s, srv.ClientKey)
+	}
+	key, err := snapauth.ParsePrivateKey(srv.PrivateKeyPEM())
+	require.NoError(t, err)
+	assert.True(t, key.Equal(srv.PrivateKey))
+	pub, err := snapauth.ParsePublicKey(srv.PublicKeyPEM())
+	require.NoError(t, err)
+	assert.True(t, pub.Equal(&srv.PrivateKey.PublicKey))
+	assert.Equal(t, 2048, srv.PrivateKey.N.BitLen())
+	assert.LessOrEqual(t, len(srv.PartnerID), 36)
+	assert.LessOrEqual(t, len(srv.ChannelID), 5)
+
+	other := snaptest.NewServer(snaptest.WithCredentials(snaptest.Credentials{ClientKey: "mine", PartnerID: "P1"}))
+	defer other.Close()
+	assert.Equal(t, "mine", other.ClientKey)
+	assert.Equal(t, "P1", other.PartnerID)
+	assert.NotEqual(t, srv.ClientSecret, other.ClientSecret, "each server has its own secret")
+	b2bToken(t, other)
+	a := send(t, srv, tokenCall{clientKey: "mine", body: clientCredentials}.request(t, srv, srv.B2BTokenURL()))
+	assert.Equal(t, "4017300", a.code(), "a server knows only its own client")
+}
+
+func TestUnstartedServer(t *testing.T) {
+	srv := snaptest.NewUnstartedServer()
+	assert.Empty(t, srv.URL)
+	srv.Start()
+	defer srv.Close()
+	assert.True(t, strings.HasPrefix(srv.URL, "http://127.0.0.1:"), srv.URL)
+	assert.Panics(t, srv.Start)
+	b2bToken(t, srv)
+}
