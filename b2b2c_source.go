@@ -204,5 +204,5 @@ func (c *B2B2CConfig) AuthCodeFromRedirect(u *url.URL, state string) (string, er
 // Format writes the config with its private key redacted, for every verb.
 func (c B2B2CConfig) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "snapauth.B2B2CConfig{TokenURL: %q, ClientKey: %q, PrivateKey: %s, Provider: %q}",
-		c.TokenURL, c.ClientKey, redactedKey(c.PrivateKey), c.Provider.Name)
+		shownURL(c.TokenURL), c.ClientKey, redactedKey(c.PrivateKey), c.Provider.Name)
 }

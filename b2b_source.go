@@ -99,7 +99,7 @@ func (c *B2BConfig) StoredTokenSource(ctx context.Context, store TokenStore, key
 // Format writes the config with its private key redacted, for every verb.
 func (c B2BConfig) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "snapauth.B2BConfig{TokenURL: %q, ClientKey: %q, PrivateKey: %s, Provider: %q}",
-		c.TokenURL, c.ClientKey, redactedKey(c.PrivateKey), c.Provider.Name)
+		shownURL(c.TokenURL), c.ClientKey, redactedKey(c.PrivateKey), c.Provider.Name)
 }
 
 func redactedKey(k crypto.Signer) string {

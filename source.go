@@ -228,7 +228,7 @@ func checkTokenURL(raw string, allowHTTP bool) error {
 	}
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" {
-		return fmt.Errorf("snapauth: TokenURL %q is not an absolute URL", raw)
+		return fmt.Errorf("snapauth: TokenURL %q is not an absolute URL", shownURL(raw))
 	}
 	switch u.Scheme {
 	case "https":
@@ -237,9 +237,23 @@ func checkTokenURL(raw string, allowHTTP bool) error {
 		if allowHTTP || isLoopback(u.Hostname()) {
 			return nil
 		}
-		return fmt.Errorf("snapauth: TokenURL %q uses plain http; use https, or set AllowInsecureHTTP for a test provider", raw)
+		return fmt.Errorf("snapauth: TokenURL %q uses plain http; use https, or set AllowInsecureHTTP for a test provider", shownURL(raw))
 	}
-	return fmt.Errorf("snapauth: TokenURL %q: scheme must be https", raw)
+	return fmt.Errorf("snapauth: TokenURL %q: scheme must be https", shownURL(raw))
+}
+
+// shownURL is raw as error texts and Format show it: without the query or
+// password, where a user may have put a secret.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[invalid URL]"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.Redacted()
 }
 
 func isLoopback(host string) bool {
@@ -631,6 +645,15 @@ func (s *cachedSource) run(c *fetchCall, last *oauth2.Token, rejected string) {
 	}
 	c.tok, c.err = tok, err
 	close(c.done)
+}
+
+// Format writes the source without its tokens, for every verb.
+func (s *cachedSource) Format(f fmt.State, verb rune) {
+	if t := s.tok.Load(); t != nil {
+		fmt.Fprintf(f, "snapauth.TokenSource{token: [redacted], expiry: %s}", t.Expiry.Format(time.RFC3339))
+		return
+	}
+	io.WriteString(f, "snapauth.TokenSource{token: none}")
 }
 
 // Invalidate drops t if it is still the cached token, so that the next call
