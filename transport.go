@@ -578,3 +578,14 @@ func sameOriginRedirect(next func(*http.Request, []*http.Request) error) func(*h
 		return nil
 	}
 }
+
+// Format writes the transport with ClientSecret and PrivateKey redacted, for
+// every verb, so that logging a Transport never leaks a secret.
+func (t Transport) Format(f fmt.State, verb rune) {
+	secret := "\"\""
+	if t.ClientSecret != "" {
+		secret = "[redacted]"
+	}
+	fmt.Fprintf(f, "snapauth.Transport{PartnerID: %q, ChannelID: %q, Origin: %q, ClientSecret: %s, PrivateKey: %s, Provider: %q}",
+		t.PartnerID, t.ChannelID, t.Origin, secret, redactedKey(t.PrivateKey), t.Provider.Name)
+}
