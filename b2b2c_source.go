@@ -153,7 +153,7 @@ func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, k
 // parameters (seamlessData, lang, ...).
 func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error) {
 	u, err := url.Parse(c.AuthURL)
-	if err != nil || c.AuthURL == "" {
+	if err != nil || !u.IsAbs() || u.Host == "" {
 		return "", errors.New("snapauth: AuthURL is not set to an absolute URL")
 	}
 	q := u.Query()

@@ -1,0 +1,553 @@
+package snapauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// rotator is a B2B2C provider's token logic: an authorization code is good
+// once, every refresh token is single use and rotates, and a spent or
+// unknown one is refused with 401.
+type rotator struct {
+	t        *testing.T
+	clock    *srcClock
+	mu       sync.Mutex
+	gen      int
+	codes    map[string]bool
+	valid    map[string]bool
+	rtPrefix string
+	refreshs []string // refresh tokens presented, in order
+}
+
+func newRotator(t *testing.T, clock *srcClock, codes ...string) *rotator {
+	r := &rotator{t: t, clock: clock, codes: map[string]bool{}, valid: map[string]bool{}, rtPrefix: "rt-"}
+	for _, c := range codes {
+		r.codes[c] = true
+	}
+	return r
+}
+
+func (ro *rotator) answer(r srcRequest) srcAnswer {
+	ro.mu.Lock()
+	defer ro.mu.Unlock()
+	grant, _ := r.str("grantType")
+	switch strings.ToLower(grant) {
+	case "authorization_code":
+		code, _ := r.str("authCode")
+		if !ro.codes[code] {
+			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+		}
+		delete(ro.codes, code)
+	case "refresh_token":
+		rt, _ := r.str("refreshToken")
+		ro.refreshs = append(ro.refreshs, rt)
+		if !ro.valid[rt] {
+			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+		}
+		delete(ro.valid, rt)
+	default:
+		return srcAnswer{Status: 400, Body: `{"responseCode":"4007401","responseMessage":"Invalid Field Format [grantType]"}`}
+	}
+	ro.gen++
+	rt := fmt.Sprintf("%s%d", ro.rtPrefix, ro.gen)
+	ro.valid[rt] = true
+	now := ro.clock.Now()
+	return okAnswer(jsonOf(ro.t, map[string]any{
+		"responseCode":           "2007400",
+		"responseMessage":        "Successful",
+		"accessToken":            fmt.Sprintf("at-%d", ro.gen),
+		"tokenType":              "Bearer",
+		"accessTokenExpiryTime":  now.Add(15 * time.Minute).Format(time.RFC3339),
+		"refreshToken":           rt,
+		"refreshTokenExpiryTime": now.Add(30 * 24 * time.Hour).Format(time.RFC3339),
+	}))
+}
+
+func TestB2B2CExchange(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code-123")
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+
+	tok, err := cfg.Exchange(context.Background(), "code-123")
+	require.NoError(t, err)
+	assert.Equal(t, "at-1", tok.AccessToken)
+	assert.Equal(t, "rt-1", tok.RefreshToken)
+	assert.Equal(t, "Bearer", tok.TokenType)
+	assert.True(t, tok.Expiry.Equal(clock.Now().Add(15*time.Minute)))
+	assert.Equal(t, int64(900), tok.ExpiresIn)
+	assert.True(t, RefreshTokenExpiry(tok).Equal(clock.Now().Add(30*24*time.Hour)))
+	assert.Equal(t, "2007400", tok.Extra("responseCode"))
+	reqs := p.requests()
+	require.Len(t, reqs, 1)
+	assert.Equal(t, `{"grantType":"authorization_code","authCode":"code-123"}`, string(reqs[0].Raw))
+
+	// A code is single use; its refusal is an *Error, not ErrReauthorize.
+	_, err = cfg.Exchange(context.Background(), "code-123")
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "4017401", e.ResponseCode)
+	assert.ErrorIs(t, err, ErrInvalidToken)
+	assert.NotErrorIs(t, err, ErrReauthorize)
+
+	_, err = cfg.Exchange(context.Background(), "")
+	require.ErrorContains(t, err, "authorization code is empty")
+	assert.Equal(t, int64(2), p.hits.Load())
+}
+
+func TestB2B2CExpiryOffsets(t *testing.T) {
+	clock := newSrcClock() // 2025-03-01T10:00:00+07:00
+	want := clock.Now().Add(15 * time.Minute)
+	for _, exp := range []string{"2025-03-01T10:15:00+07:00", "2025-03-01T03:15:00Z", "2025-03-01T03:15:00+0000",
+		"2025-03-01T03:15:00+00:00", "2025-03-01T10:15:00+0700", "2025-03-01T10:15:00.000+07:00", "2025-02-28T22:15:00-05:00"} {
+		t.Run(exp, func(t *testing.T) {
+			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
+				return okAnswer(`{"responseCode":"2007400","accessToken":"a","refreshToken":"r","tokenType":"Bearer","accessTokenExpiryTime":"` +
+					exp + `","refreshTokenExpiryTime":"` + exp + `"}`)
+			})
+			tok, err := p.b2b2c(clock).Exchange(context.Background(), "c")
+			require.NoError(t, err)
+			assert.True(t, tok.Expiry.Equal(want), "expiry %v", tok.Expiry)
+			assert.True(t, RefreshTokenExpiry(tok).Equal(want))
+			assert.Equal(t, int64(900), tok.ExpiresIn)
+		})
+	}
+	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
+		return okAnswer(`{"responseCode":"2007400","accessToken":"a","refreshToken":"r","accessTokenExpiryTime":"25/03/2025 10:15"}`)
+	})
+	_, err := p.b2b2c(clock).Exchange(context.Background(), "c")
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, "accessTokenExpiryTime is not an ISO 8601 time", e.ResponseMessage)
+	assert.Equal(t, "74", e.ServiceCode)
+}
+
+// finpayB2B2CSample is the sample answer of Finpay's access-token/b2b2c page
+// (spec/finpay-money-access-token-b2b2c.md) verbatim, with its tokens
+// wrapped over several lines as the page shows them.
+const finpayB2B2CSample = `{
+  "responseCode": "2007400",
+  "responseMessage": "Request has been processed successfully",
+  "accessToken":
+  "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI5NzE5Mzk0ZC1hZjkxLTRmOWMtO
+  WQxNi02YjYyMzNhNDU4ODkiLCJqdGkiOiJkODgyNGU4MGUwNjM5MjhiYTQzZTgxNzEwY2Q0YmU4
+  OTlhYjhlMTVhZmEwODEyMGEyYzI3OWFkNzJmMGMxMWUxYWMwNTRiZjgyZDQ1YWUzNSIsImlhdCI
+  6MTY2NjY4MTIzMi42NDE3ODQsIm5iZiI6MTY2NjY4MTIzMi42NDE3ODksImV4cCI6MTY5ODIxNz
+  IzMi41MzA2ODksInN1YiI6IjYyODE5Nzc4MTc5MDIiLCJzY29wZXMiOltdfQ.aKOvws66NOQ-KT
+  qPMvFIxgpHiGqYrFeS8KCtCm-k0eXS-2wA8C0QLL_JqVDopvaQofp0tGc_y68_KehkksJqbyje7
+  TR9m7SQdJWO6meVud6AqPUQv0KY9rMN_FfohF8Z3B45SrgbRZAk-hzYNQRDcnrPwy4clD_QMUQh
+  ic8PINOyBfguV1wIaGBXDkbMDKqONBU-xuXQLv5EsosbsqKSNq86B8sE8IO5yKC0O6JIK11Nvpz
+  wG4fo4VP1DNuZ7uaHkF7Jv3RofLnj7uRsbxAS6r1qudHIq8O3romw40G474RciMGdiu2L5rB7_F
+  iKwdVqNB-fARcg4O2OyC_8roGBh2jsA-92c6dANJIe03g2OQ_DoOTDpVx3Va2lGV04NXHlWOu3n
+  fUgFSzorZNkWJj6w1DMtWtYq1xPVfR5r1O3Hwulri_MrgmcuQeiZA7jt9z-04iBSt0zehonjlDY
+  NmrDM9zUYljc6vlIpOhpBEux0Su4w4BZNgozIKkmJ6O3VG-rLEOxcdl_-A4X42qE-mEqkPjQjFy
+  Hx7xzTvE06q7KRmaQt2qMtGJVRiPes7HPt7eWLeTRfyJcw9uXqNwVpvyv52H1IptuhkA7jDIPJF
+  IN1lRe6aa0m7vw8EKpXFc_uxn0aSqpBYA1wdN9eJtKRM9F8USS9chTywy4p7pYrBRTZ8Y",
+  "tokenType": "Bearer",
+  "accessTokenExpiryTime": "2023-10-25T07:00:32+00:00",
+  "refreshToken":
+  "def502001649fd620c475a48dba4609390d4bced557ec26bd39532abd1cde20f0fda8fbdd5
+  5fa937892baa218bb29db83b1e9ee818f94f8680e40428a52aa76a0a7e896daa1ec6e45c3b1
+  b1e4634e47bbea9c00c4b1533bcaf77f15027aaacec4347afdce981ac0ae04dcc4b40769025
+  21d8960c4bac6f5491b02432db24bad7c8c03b58d9310eb445cb2bc4f2b1741e984f3a89abe
+  acbc2738a866ebb9297564e2614a5d8e6630fd7d866776e1a6b84c2aee3d2c2f190f2b18b01
+  d649fc5916eab0fa8ed99e91ac8443c37d373e44f05a9b516023a9027609dd99c6bfaac5967
+  0e4d1a751a6c3bfb57fc58eb7b30b500a5ee1a3884c07b6d4c449614e3e0b55cc7f6b106b12
+  cf7664823f7e972f31bc9106eb5a758dd1cb9fe7f434426af2b8b0654ec23cdcad0d18037d2
+  a5f6e380b943e7cf0f5690d4e4d92ef8917f7728eeb739139e3b0d42d35c338bd73f38645b4
+  b5c8ecdb5ffcf2520bb8586e355fe7bd3489720e6cbf7d7eb026da8f7e9b83d6280c0f384f7
+  eab80193a3810d191a3b77afae2d290aece21cd8507a02e095b",
+  "refreshTokenExpiryTime": "2023-10-25T07:00:32+00:00"
+}`
+
+func TestB2B2CFinpaySample(t *testing.T) {
+	clock := newSrcClock()
+	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return okAnswer(joinWrapped(finpayB2B2CSample)) })
+	cfg := p.b2b2c(clock)
+	cfg.Provider = Finnet
+	tok, err := cfg.Exchange(context.Background(), "def50200e84f7fe6a6dc3c3a5c007a2afa824977ba5031b4080f79a2b8130e3")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(tok.AccessToken, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI5NzE5Mzk0ZC1hZjkxLTRmOWMtOWQxNi02"))
+	assert.True(t, strings.HasSuffix(tok.AccessToken, "TZ8Y"))
+	assert.NotContains(t, tok.AccessToken, " ")
+	assert.Len(t, tok.AccessToken, 1043)
+	assert.Equal(t, 2, strings.Count(tok.AccessToken, "."), "a JWT in three parts")
+	assert.True(t, strings.HasPrefix(tok.RefreshToken, "def502001649fd620c475a48dba4609390d4bced557ec26bd39532abd1cde20f0fda8fbdd55fa937"))
+	assert.True(t, strings.HasSuffix(tok.RefreshToken, "e095b"))
+	assert.Len(t, tok.RefreshToken, 800)
+	exp := time.Date(2023, 10, 25, 7, 0, 32, 0, time.UTC)
+	assert.True(t, tok.Expiry.Equal(exp))
+	assert.True(t, RefreshTokenExpiry(tok).Equal(exp))
+}
+
+func TestB2B2CRefreshRequests(t *testing.T) {
+	longRT := strings.Repeat("r0-", 1000) // 3,000 characters: never truncated
+	tests := []struct {
+		name     string
+		provider Provider
+		grants   [2]string
+		authCode bool // authCode sent on refresh
+	}{
+		{"standard", Standard, [2]string{"authorization_code", "refresh_token"}, false},
+		{"DANA upper case", DANA, [2]string{"AUTHORIZATION_CODE", "REFRESH_TOKEN"}, false},
+		{"Finnet authCode on refresh", Finnet, [2]string{"authorization_code", "refresh_token"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newSrcClock()
+			ro := newRotator(t, clock, "code")
+			ro.rtPrefix = longRT
+			p := newSrcProvider(t, clock.Now, ro.answer)
+			cfg := p.b2b2c(clock)
+			cfg.Provider = tt.provider
+			tok, err := cfg.Exchange(context.Background(), "code")
+			require.NoError(t, err)
+			require.Equal(t, longRT+"1", tok.RefreshToken)
+			tok2, err := cfg.Refresh(context.Background(), tok.RefreshToken)
+			require.NoError(t, err)
+			assert.Equal(t, "at-2", tok2.AccessToken)
+			assert.Equal(t, longRT+"2", tok2.RefreshToken)
+
+			reqs := p.requests()
+			require.Len(t, reqs, 2)
+			g, _ := reqs[0].str("grantType")
+			assert.Equal(t, tt.grants[0], g)
+			g, _ = reqs[1].str("grantType")
+			assert.Equal(t, tt.grants[1], g)
+			rt, _ := reqs[1].str("refreshToken")
+			assert.Equal(t, longRT+"1", rt)
+			_, hasCode := reqs[1].Body["authCode"]
+			assert.Equal(t, tt.authCode, hasCode)
+		})
+	}
+}
+
+func TestB2B2CRefreshRejected(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code")
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+	tok, err := cfg.Exchange(context.Background(), "code")
+	require.NoError(t, err)
+	_, err = cfg.Refresh(context.Background(), tok.RefreshToken)
+	require.NoError(t, err)
+	// Reusing the spent refresh token: the customer must link again.
+	_, err = cfg.Refresh(context.Background(), tok.RefreshToken)
+	require.ErrorIs(t, err, ErrReauthorize)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 401, e.StatusCode)
+	assert.Equal(t, "4017401", e.ResponseCode)
+	assert.ErrorIs(t, err, ErrInvalidToken)
+	assert.Contains(t, err.Error(), "link the account again")
+	assert.Contains(t, err.Error(), "4017401")
+	assert.Equal(t, int64(3), p.hits.Load())
+
+	_, err = cfg.Refresh(context.Background(), "")
+	require.ErrorIs(t, err, ErrReauthorize)
+	assert.Equal(t, int64(3), p.hits.Load())
+}
+
+func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
+	clock := newSrcClock()
+	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
+		return srcAnswer{Status: 500, Body: `{"responseCode":"5007400","responseMessage":"General Error"}`}
+	})
+	cfg := p.b2b2c(clock)
+	cfg.MaxRetries = 5
+	_, err := cfg.Refresh(context.Background(), "rt")
+	require.ErrorIs(t, err, ErrServerError)
+	require.ErrorIs(t, err, ErrTemporary)
+	assert.NotErrorIs(t, err, ErrReauthorize)
+	assert.Equal(t, int64(1), p.hits.Load(), "a single-use refresh token was sent twice")
+	_, err = cfg.Exchange(context.Background(), "code")
+	require.ErrorIs(t, err, ErrServerError)
+	assert.Equal(t, int64(2), p.hits.Load(), "a single-use code was sent twice")
+}
+
+// TestB2B2CConnectionRefusedRetried: a request that never left (connection
+// refused) is retried even for single-use grants.
+func TestB2B2CConnectionRefusedRetried(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code")
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+	client, dials := refusingClient(t, p.srv.Listener.Addr().String(), 2)
+	cfg.HTTPClient = client
+	tok, err := cfg.Exchange(context.Background(), "code")
+	require.NoError(t, err)
+	assert.Equal(t, "at-1", tok.AccessToken)
+	assert.Equal(t, int64(3), dials.Load())
+	assert.Equal(t, int64(1), p.hits.Load())
+}
+
+// TestB2B2CDroppedAfterSendNotRetried: a connection that dies after the
+// request was written may have spent the code: no retry.
+func TestB2B2CDroppedAfterSendNotRetried(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		io.Copy(io.Discard, r.Body)
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	clock := newSrcClock()
+	cfg := &B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck", PrivateKey: srcKey(t),
+		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
+	_, err := cfg.Refresh(context.Background(), "rt")
+	require.ErrorIs(t, err, ErrTemporary)
+	assert.NotErrorIs(t, err, ErrReauthorize)
+	assert.Equal(t, int64(1), hits.Load())
+
+	// The same failure is retried for B2B, whose grant is idempotent.
+	b2b := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck", PrivateKey: srcKey(t),
+		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
+	_, err = b2b.Token(context.Background())
+	require.ErrorIs(t, err, ErrTemporary)
+	assert.Equal(t, int64(1+4), hits.Load())
+}
+
+// TestB2B2CRotation: each refresh uses the newest refresh token (the
+// provider refuses spent ones), and 50 callers at expiry cause one refresh.
+func TestB2B2CRotation(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code")
+	g := newGate(t)
+	var gated atomic.Bool
+	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+		if gated.Load() {
+			g.wait(r)
+		}
+		return ro.answer(r)
+	})
+	cfg := p.b2b2c(clock)
+	tok, err := cfg.Exchange(context.Background(), "code")
+	require.NoError(t, err)
+	gated.Store(true)
+	src := cfg.TokenSource(context.Background(), tok).(ContextTokenSource)
+
+	got, err := src.Token()
+	require.NoError(t, err)
+	assert.Same(t, tok, got, "a fresh initial token is served as is")
+	for round := 2; round <= 5; round++ {
+		clock.Advance(15 * time.Minute)
+		const n = 50
+		var joined atomic.Int64
+		toks := make([]*oauth2.Token, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
+			})
+		}
+		waitJoined(t, &joined, n)
+		g.open()
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			require.Equal(t, fmt.Sprintf("at-%d", round), toks[i].AccessToken)
+		}
+		assert.Equal(t, int64(round), p.hits.Load(), "one refresh per expiry")
+	}
+	assert.Equal(t, []string{"rt-1", "rt-2", "rt-3", "rt-4"}, ro.refreshs)
+
+	// Invalidate forces a refresh with the newest refresh token.
+	cur, err := src.Token()
+	require.NoError(t, err)
+	src.(TokenInvalidator).Invalidate(cur)
+	go g.open()
+	next, err := src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-6", next.AccessToken)
+	assert.Equal(t, "rt-5", ro.refreshs[len(ro.refreshs)-1])
+}
+
+func TestB2B2CSourceReauthorize(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock)
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+
+	// The refresh token expired per refreshTokenExpiryTime: no request.
+	expired := (&oauth2.Token{AccessToken: "old", RefreshToken: "rt-old", Expiry: clock.Now().Add(-time.Minute)}).
+		WithExtra(map[string]any{"refreshTokenExpiryTime": clock.Now().Add(-time.Second).Format(time.RFC3339)})
+	_, err := cfg.TokenSource(context.Background(), expired).Token()
+	require.ErrorIs(t, err, ErrReauthorize)
+	assert.Contains(t, err.Error(), "expired")
+	assert.Zero(t, p.hits.Load())
+
+	// No refresh token at all.
+	_, err = cfg.TokenSource(context.Background(), &oauth2.Token{AccessToken: "x", Expiry: clock.Now().Add(-time.Minute)}).Token()
+	require.ErrorIs(t, err, ErrReauthorize)
+	_, err = cfg.TokenSource(context.Background(), nil).Token()
+	require.ErrorIs(t, err, ErrReauthorize)
+	assert.Zero(t, p.hits.Load())
+
+	// A refresh token the provider does not know: one request, then
+	// ErrReauthorize with the provider's *Error inside.
+	unknown := (&oauth2.Token{AccessToken: "old", RefreshToken: "rt-unknown", Expiry: clock.Now().Add(-time.Minute)}).
+		WithExtra(map[string]any{"refreshTokenExpiryTime": clock.Now().Add(time.Hour).Format(time.RFC3339)})
+	_, err = cfg.TokenSource(context.Background(), unknown).Token()
+	require.ErrorIs(t, err, ErrReauthorize)
+	var e *Error
+	require.ErrorAs(t, err, &e)
+	assert.Equal(t, 401, e.StatusCode)
+	assert.Equal(t, int64(1), p.hits.Load())
+}
+
+func TestB2B2CStoredSource(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code")
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+	ctx := context.Background()
+	store := newSrcStore()
+
+	tok, err := cfg.Exchange(ctx, "code")
+	require.NoError(t, err)
+	require.NoError(t, store.Save(ctx, "customer-42", tok))
+	src := cfg.StoredTokenSource(ctx, store, "customer-42")
+	got, err := src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-1", got.AccessToken)
+	assert.Equal(t, int64(1), p.hits.Load(), "the stored token was not used")
+
+	// At expiry: refresh, and the rotated token is in the store when the
+	// access token is handed out.
+	clock.Advance(15 * time.Minute)
+	got, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-2", got.AccessToken)
+	inStore, err := store.Load(ctx, "customer-42")
+	require.NoError(t, err)
+	assert.Equal(t, "rt-2", inStore.RefreshToken)
+
+	// Another replica refreshed (spending rt-2) and saved rt-3: this source
+	// reads the store and refreshes with rt-3, never the spent rt-2.
+	clock.Advance(15 * time.Minute)
+	other := cfg.StoredTokenSource(ctx, store, "customer-42")
+	got3, err := other.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-3", got3.AccessToken)
+	got, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-3", got.AccessToken, "the replica's token was not picked up")
+	clock.Advance(15 * time.Minute)
+	got, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-4", got.AccessToken)
+	assert.Equal(t, []string{"rt-1", "rt-2", "rt-3"}, ro.refreshs)
+
+	// Nothing stored under a key: link first.
+	_, err = cfg.StoredTokenSource(ctx, store, "nobody").Token()
+	require.ErrorIs(t, err, ErrReauthorize)
+}
+
+// TestB2B2CStoredSourceSaveFails: the rotated refresh token survives a
+// failed save: it is in the *StoreError, served from memory, and used for
+// the next refresh.
+func TestB2B2CStoredSourceSaveFails(t *testing.T) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, "code")
+	p := newSrcProvider(t, clock.Now, ro.answer)
+	cfg := p.b2b2c(clock)
+	ctx := context.Background()
+	store := newSrcStore()
+	tok, err := cfg.Exchange(ctx, "code")
+	require.NoError(t, err)
+	require.NoError(t, store.Save(ctx, "c", tok))
+	store.saveErr = errors.New("redis: connection reset")
+	src := cfg.StoredTokenSource(ctx, store, "c")
+
+	clock.Advance(15 * time.Minute)
+	_, err = src.Token()
+	var se *StoreError
+	require.ErrorAs(t, err, &se)
+	assert.Equal(t, "rt-2", se.Token.RefreshToken)
+	assert.NotContains(t, err.Error(), "rt-2")
+	assert.NotContains(t, err.Error(), "at-2")
+	assert.ErrorContains(t, err, "connection reset")
+
+	got, err := src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-2", got.AccessToken)
+
+	store.saveErr = nil
+	clock.Advance(15 * time.Minute)
+	got, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-3", got.AccessToken)
+	assert.Equal(t, []string{"rt-1", "rt-2"}, ro.refreshs, "refreshed with the spent token from the store")
+}
+
+func TestAuthCodeURL(t *testing.T) {
+	cfg := &B2B2CConfig{AuthURL: "https://m.sandbox.dana.id/v1.0/get-auth-code?mode=API", PartnerID: "P-1",
+		RedirectURL: "https://merchant.example/bind/done", Scopes: []string{"QUERY_BALANCE", "PUBLIC_ID"}}
+	raw, err := cfg.AuthCodeURL("st4te", url.Values{"lang": {"id"}, "mode": {"WEB"}})
+	require.NoError(t, err)
+	u, err := url.Parse(raw)
+	require.NoError(t, err)
+	assert.Equal(t, "m.sandbox.dana.id", u.Host)
+	assert.Equal(t, "/v1.0/get-auth-code", u.Path)
+	q := u.Query()
+	assert.Equal(t, "P-1", q.Get("partnerId"))
+	assert.Equal(t, "https://merchant.example/bind/done", q.Get("redirectUrl"))
+	assert.Equal(t, "QUERY_BALANCE,PUBLIC_ID", q.Get("scopes"))
+	assert.Equal(t, "st4te", q.Get("state"))
+	assert.Equal(t, "id", q.Get("lang"))
+	assert.Equal(t, "WEB", q.Get("mode"), "extra overrides")
+
+	for _, bad := range []string{"", "/relative/path", "::"} {
+		_, err = (&B2B2CConfig{AuthURL: bad}).AuthCodeURL("s", nil)
+		assert.ErrorContains(t, err, "AuthURL", bad)
+	}
+}
+
+func TestAuthCodeFromRedirect(t *testing.T) {
+	cfg := &B2B2CConfig{}
+	parse := func(s string) *url.URL {
+		u, err := url.Parse(s)
+		require.NoError(t, err)
+		return u
+	}
+	code, err := cfg.AuthCodeFromRedirect(parse("https://m.example/bind?authCode=AC-1&state=st4te"), "st4te")
+	require.NoError(t, err)
+	assert.Equal(t, "AC-1", code)
+	code, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?auth_code=AC-2&state=st4te"), "st4te")
+	require.NoError(t, err)
+	assert.Equal(t, "AC-2", code)
+
+	_, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?authCode=AC-1&state=forged"), "st4te")
+	assert.ErrorIs(t, err, ErrStateMismatch)
+	_, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?authCode=AC-1"), "st4te")
+	assert.ErrorIs(t, err, ErrStateMismatch)
+	_, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?authCode=AC-1"), "")
+	assert.ErrorIs(t, err, ErrStateMismatch, "an empty expected state must not match a missing one")
+
+	_, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?error=access_denied&state=st4te"), "st4te")
+	assert.ErrorIs(t, err, ErrAccessDenied)
+	assert.ErrorContains(t, err, "access_denied")
+
+	_, err = cfg.AuthCodeFromRedirect(parse("https://m.example/bind?state=st4te"), "st4te")
+	require.ErrorContains(t, err, "no authCode")
+	assert.NotErrorIs(t, err, ErrStateMismatch)
+	assert.NotErrorIs(t, err, ErrAccessDenied)
+}
