@@ -105,7 +105,7 @@ func (s *signFlags) verifyKey(f *flagSet, priv *rsa.PrivateKey) (*rsa.PublicKey,
 
 // printField writes one labelled line of sign's output.
 func printField(w io.Writer, label, value string) {
-	fmt.Fprintf(w, "%-16s%s\n", label+":", value)
+	fmt.Fprintf(w, "%-16s %s\n", label+":", value)
 }
 
 // verdict prints the result of --verify and returns the command's error.
