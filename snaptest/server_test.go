@@ -161,7 +161,9 @@ func TestRejections(t *testing.T) {
 		}), 401, "4014703", snaptest.ReasonTokenMissing},
 		{"service invalid bearer", nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) { c.token = "made-up" }), 401, "4014701", snaptest.ReasonTokenInvalid},
 		{"service bearer without scheme", nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
-			c.edit = func(r *http.Request) { r.Header.Set("Authorization", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")) }
+			c.edit = func(r *http.Request) {
+				r.Header.Set("Authorization", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+			}
 		}), 401, "4014701", snaptest.ReasonTokenInvalid},
 		{"service customer token as bearer", nil, svc(func(t testing.TB, srv *snaptest.Server, c *serviceCall) { c.token, _ = customerTokens(t, srv) }), 401, "4014701", snaptest.ReasonTokenInvalid},
 		{"service missing customer token", nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) { c.path = "/v1.0/customer/balance-inquiry" }), 401, "4014704", snaptest.ReasonCustomerTokenMissing},
