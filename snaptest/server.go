@@ -299,12 +299,16 @@ func (s *Server) B2BTokenURL() string { return s.URL + "/v1.0/access-token/b2b" 
 // B2B2CTokenURL returns the URL of the B2B2C access-token endpoint.
 func (s *Server) B2B2CTokenURL() string { return s.URL + "/v1.0/access-token/b2b2c" }
 
+// AuthURL returns the URL of the account-binding consent page
+// (get-auth-code) without a query, for snapauth.B2B2CConfig.AuthURL.
+func (s *Server) AuthURL() string { return s.URL + "/v1.0/get-auth-code" }
+
 // AuthCodePageURL returns the URL of the account-binding consent page
 // (get-auth-code) for the partner, with redirectURL, state and scopes as its
 // query. Approving the page redirects the browser to redirectURL with
 // authCode and state.
 func (s *Server) AuthCodePageURL(redirectURL, state string, scopes ...string) string {
-	return s.URL + "/v1.0/get-auth-code?" + consentQuery(s.PartnerID, redirectURL, state, scopes)
+	return s.AuthURL() + "?" + consentQuery(s.PartnerID, redirectURL, state, scopes)
 }
 
 // ServiceURL returns the URL of path (such as "/v1.0/transfer-va/inquiry")
