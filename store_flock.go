@@ -1,0 +1,51 @@
+//go:build darwin || dragonfly || freebsd || linux || netbsd || openbsd
+
+package snapauth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"time"
+)
+
+// lockFile takes an exclusive flock on path (created with mode 0600),
+// polling every lockPoll until it is held or ctx ends.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("snapauth: opening lock file: %w", err)
+	}
+	fd := int(f.Fd())
+	var timer *time.Timer
+	for {
+		err := syscall.Flock(fd, syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("snapauth: locking %s: %w", path, err)
+		}
+		if timer == nil {
+			timer = time.NewTimer(lockPoll)
+			defer timer.Stop()
+		} else {
+			timer.Reset(lockPoll)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", ctx.Err())
+		case <-timer.C:
+		}
+	}
+	return func() {
+		// Closing the file releases the lock too; unlock first so that the
+		// release does not depend on no other descriptor sharing it.
+		_ = syscall.Flock(fd, syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}
