@@ -3,7 +3,6 @@ package faulttest
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -331,5 +330,5 @@ func duringOutage(t *testing.T, e *env, d time.Duration, src snapauth.ContextTok
 	}
 	e.c.up(t)
 	require.Positive(t, calls)
-	t.Log(fmt.Sprintf("%d calls failed fast during a %v outage", calls, d))
+	t.Logf("%d calls failed fast during a %v outage", calls, d)
 }
