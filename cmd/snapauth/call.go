@@ -162,7 +162,12 @@ func runCall(ctx context.Context, c *cli, args []string) error {
 		showSent(c.stdout, rec, tr.Provider, !asymmetric)
 	}
 	if err != nil {
-		return providerError("call", "sending the request", unwrapURLError(err))
+		doing := "sending the request"
+		var apiErr *snapauth.Error
+		if errors.As(err, &apiErr) && (apiErr.ServiceCode == "73" || strings.Contains(err.Error(), "B2B access token")) {
+			doing = "fetching the B2B access token"
+		}
+		return providerError("call", doing, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxShownBody))
@@ -197,7 +202,7 @@ func printAnswer(c *cli, resp *http.Response, answer []byte) error {
 	fmt.Fprintf(c.stdout, "HTTP %s\n", resp.Status)
 	code, message, isJSON := snapFields(answer)
 	if code != "" {
-		printField(c.stdout, "responseCode", code+" ("+explainCode(code)+")")
+		printField(c.stdout, "responseCode", code+" ("+explainAnswer(code, message)+")")
 	}
 	if message != "" {
 		printField(c.stdout, "responseMessage", message)
@@ -227,7 +232,7 @@ func printAnswer(c *cli, resp *http.Response, answer []byte) error {
 		msg += " " + message
 	}
 	if code != "" {
-		msg += " (" + explainCode(code) + ")"
+		msg += " (" + explainAnswer(code, message) + ")"
 	}
 	return &exitError{code: 2, msg: msg}
 }

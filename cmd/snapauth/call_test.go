@@ -85,7 +85,7 @@ func TestCallSNAPErrors(t *testing.T) {
 		{"revoked token", env, []string{"--token", "made-up-token"}, []string{"4014701", "Invalid Token (B2B)"}},
 		{"customer path without customer token", env, []string{"--url-path", "/v1.0/customer/balance"}, []string{"4014704", "Customer Token Not Found"}},
 		{"bad customer token", env, []string{"--url-path", "/v1.0/customer/balance", "--customer-token", "nope"}, []string{"4014702", "Invalid Customer Token"}},
-		{"token refused", with(env, "SNAP_PRIVATE_KEY", otherKeyFile(t)), nil, []string{"4017300", "B2B access token"}},
+		{"token refused", with(env, "SNAP_PRIVATE_KEY", otherKeyFile(t)), nil, []string{"call: fetching the B2B access token: the provider refused: HTTP 401 4017300"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -304,7 +304,7 @@ func (d *demo) stepServiceCall(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.explain(ans.ResponseCode)
+	d.explain(ans.ResponseCode, ans.ResponseMessage)
 	if ans.Echo != nil {
 		d.show("the provider verified a %s signature over EndpointUrl %s", ans.Echo.SignatureMode, ans.Echo.EndpointURL)
 	}
@@ -402,8 +402,8 @@ func (d *demo) stepAuthCode(ctx context.Context) error {
 }
 
 // explain prints how to read a SNAP responseCode, wrapped.
-func (d *demo) explain(code string) {
-	head, meaning := explainCodeParts(code)
+func (d *demo) explain(code, message string) {
+	head, meaning := explainCodeParts(code, message)
 	d.show("reading %s: %s", code, head)
 	d.say(wrap("meaning: "+meaning, 88))
 }
@@ -505,7 +505,7 @@ func (d *demo) stepCustomerCall(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.explain(ans.ResponseCode)
+	d.explain(ans.ResponseCode, ans.ResponseMessage)
 	if ans.Echo == nil || ans.Echo.Customer == "" {
 		return errors.New("the provider did not identify the customer")
 	}
@@ -548,18 +548,26 @@ func (d *demo) stepRejected(ctx context.Context) error {
 	if sent == nil || got == nil {
 		return errors.New("the request was not recorded")
 	}
-	d.show("body the partner signed:   %s", sent.Body)
-	d.show("body the provider got:     %s", got.Body)
-	if got.StringToSign != "" {
-		_, token, _ := strings.Cut(sent.Header.Get("Authorization"), " ")
-		display := got.StringToSign
-		if token != "" {
-			display = strings.Replace(display, ":"+token+":", ":"+mask(token)+":", 1)
+	d.show("body the partner signed:      %s", sent.Body)
+	d.show("body the provider received:   %s", got.Body)
+	_, token, _ := strings.Cut(sent.Header.Get("Authorization"), " ")
+	hide := func(sts string) string {
+		if token == "" {
+			return sts
 		}
-		d.show("string the provider computed: %s", display)
+		return strings.Replace(sts, ":"+token+":", ":"+mask(token)+":", 1)
+	}
+	sts, _, err := signedString(sent, snapauth.Standard, true)
+	if err != nil {
+		return err
+	}
+	d.show("string the partner signed:    %s", hide(sts))
+	d.show("string the provider computed: %s", hide(got.StringToSign))
+	if got.StringToSign == sts || bytes.Equal(got.Body, sent.Body) {
+		return errors.New("the provider should have received another body than the one signed")
 	}
 	fmt.Fprintln(d.out)
-	d.explain("4014700")
+	d.explain("4014700", "Unauthorized. [Signature]")
 	fmt.Fprintln(d.out)
 	d.say(`
 		The provider hashed the body it received, so its string to sign has another body

@@ -23,7 +23,7 @@ var caseMeanings = map[string]string{
 	"40000": "Bad Request: the body is not JSON, or a general request error",
 	"40001": "Invalid Field Format: a header or field has the wrong format (X-TIMESTAMP layout, X-EXTERNAL-ID, CHANNEL-ID...)",
 	"40002": "Invalid Mandatory Field: a mandatory header or field is missing",
-	"40100": "Unauthorized: the reason is in brackets; [Signature] means the provider computed another signature than the one sent (compare the string to sign with 'snapauth sign'), [Timestamp] a clock or layout problem, [Unknown client] a wrong client key",
+	"40100": "Unauthorized; the reason is in brackets",
 	"40101": "Invalid Token (B2B): the access token is invalid or expired; fetch a new one",
 	"40102": "Invalid Customer Token: the customer's B2B2C token is invalid or expired; refresh it",
 	"40103": "Token Not Found (B2B): the Authorization header is missing",
@@ -37,10 +37,30 @@ var caseMeanings = map[string]string{
 	"50400": "Timeout at the provider",
 }
 
+// unauthorizedHints say what to check for the bracketed reasons of a
+// 401xx00 "Unauthorized. [reason]" answer, by kind of signature.
+var unauthorizedHints = map[string]string{
+	"signature/token": "the provider could not verify the token signature over clientKey|X-TIMESTAMP: " +
+		"check the client key, that the private key is the one whose public half the provider holds, " +
+		"and --provider (timestamp layout); 'snapauth sign token' prints what is signed",
+	"signature/service": "the provider computed another signature from the bytes it received: " +
+		"compare its string to sign with the one 'snapauth call --verbose' or 'snapauth sign service' prints " +
+		"(body sent exactly as minified, EndpointUrl with prefix and query, access token, X-TIMESTAMP, client secret)",
+	"timestamp":      "X-TIMESTAMP is too far from the provider's clock, or not in its layout: check the clock and --provider",
+	"unknown client": "the provider does not know this X-CLIENT-KEY (sandbox and production keys differ)",
+	"x-partner-id":   "X-PARTNER-ID is not the partner id the provider registered for this client",
+}
+
 // explainCode describes a 7-character SNAP responseCode: its HTTP status,
 // service and case, and the case's generic meaning.
 func explainCode(code string) string {
-	head, meaning := explainCodeParts(code)
+	return explainAnswer(code, "")
+}
+
+// explainAnswer is explainCode, with the advice that the bracketed reason of
+// the provider's message calls for.
+func explainAnswer(code, message string) string {
+	head, meaning := explainCodeParts(code, message)
 	if meaning == "" {
 		return head
 	}
@@ -48,8 +68,9 @@ func explainCode(code string) string {
 }
 
 // explainCodeParts splits a responseCode into its parts (head) and says
-// what its case means, "" when unknown.
-func explainCodeParts(code string) (head, meaning string) {
+// what its case means, "" when unknown. message, the provider's
+// responseMessage, refines the meaning of a 401xx00.
+func explainCodeParts(code, message string) (head, meaning string) {
 	if len(code) != 7 {
 		if code == "" {
 			return "no responseCode", ""
@@ -62,6 +83,9 @@ func explainCodeParts(code string) (head, meaning string) {
 		svc += " (" + name + ")"
 	}
 	head = fmt.Sprintf("HTTP status %s, %s, case %s", status, svc, caseCode)
+	if status+caseCode == "40100" {
+		return head, "Unauthorized; " + unauthorizedHint(service, message)
+	}
 	if m, ok := caseMeanings[status+caseCode]; ok {
 		return head, m
 	}
@@ -69,6 +93,27 @@ func explainCodeParts(code string) (head, meaning string) {
 		return head, http.StatusText(n) + " (a provider-specific case)"
 	}
 	return head, ""
+}
+
+// unauthorizedHint reads the bracketed reason of "Unauthorized. [reason]".
+func unauthorizedHint(service, message string) string {
+	_, reason, ok := strings.Cut(message, "[")
+	reason, _, _ = strings.Cut(reason, "]")
+	reason = strings.ToLower(strings.TrimSpace(reason))
+	if !ok || reason == "" {
+		return "the provider gave no reason; check the signature, X-TIMESTAMP and client key"
+	}
+	if reason == "signature" {
+		if service == "73" || service == "74" {
+			reason = "signature/token"
+		} else {
+			reason = "signature/service"
+		}
+	}
+	if hint, ok := unauthorizedHints[reason]; ok {
+		return hint
+	}
+	return "the provider's reason is [" + reason + "]"
 }
 
 // explainError describes a provider's refusal on one line.
@@ -81,7 +126,7 @@ func explainError(e *snapauth.Error) string {
 		s += " " + strings.TrimSpace(e.ResponseMessage)
 	}
 	if e.ResponseCode != "" {
-		s += " (" + explainCode(e.ResponseCode) + ")"
+		s += " (" + explainAnswer(e.ResponseCode, e.ResponseMessage) + ")"
 	}
 	return s
 }

@@ -236,7 +236,12 @@ func TestFlagsOverrideEnv(t *testing.T) {
 
 func TestExplainCode(t *testing.T) {
 	t.Parallel()
-	assert.Equal(t, "HTTP status 401, service 73 (B2B access token), case 00: "+caseMeanings["40100"], explainCode("4017300"))
+	assert.Equal(t, "HTTP status 401, service 73 (B2B access token), case 00: Unauthorized; "+unauthorizedHints["signature/token"],
+		explainAnswer("4017300", "Unauthorized. [Signature]"))
+	assert.Contains(t, explainAnswer("4014700", "Unauthorized. [Signature]"), "call --verbose")
+	assert.Contains(t, explainAnswer("4014700", "Unauthorized.[Timestamp]"), "clock")
+	assert.Contains(t, explainAnswer("4014700", "Unauthorized. [Why Not]"), "[why not]")
+	assert.Contains(t, explainAnswer("4014700", "Unauthorized"), "no reason")
 	assert.Contains(t, explainCode("4094700"), "X-EXTERNAL-ID")
 	assert.Contains(t, explainCode("4031234"), "Forbidden (a provider-specific case)")
 	assert.Equal(t, "no responseCode", explainCode(""))

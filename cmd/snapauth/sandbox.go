@@ -115,7 +115,7 @@ func writeKey(path string, pemData []byte) (written string, remove func(), err e
 
 func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 	w := c.stdout
-	fmt.Fprintf(w, "snapauth sandbox: a SNAP provider for testing (%s deviations), listening on\n\n", provider)
+	fmt.Fprintf(w, "snapauth sandbox: a SNAP provider for testing (provider profile %q)\n\n", provider)
 	fmt.Fprintf(w, "  URL              %s\n", srv.URL)
 	fmt.Fprintf(w, "  B2B token URL    %s\n", srv.B2BTokenURL())
 	fmt.Fprintf(w, "  B2B2C token URL  %s\n", srv.B2B2CTokenURL())

@@ -111,7 +111,7 @@ func TestTokenRefused(t *testing.T) {
 	sb := newSandbox(t)
 	r := runCLI(t, with(sb.env(), "SNAP_PRIVATE_KEY", otherKeyFile(t)), "token", "b2b")
 	require.Equal(t, 2, r.code)
-	assertOneLineError(t, r, "HTTP 401", "4017300", "Unauthorized. [Signature]", "compare the string to sign")
+	assertOneLineError(t, r, "HTTP 401", "4017300", "Unauthorized. [Signature]", "snapauth sign token")
 	sb.assertNoSecrets(t, r)
 }
 
