@@ -21,6 +21,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -309,12 +310,26 @@ func TokenStringToSign(clientKey, timestamp string) string {
 // Provider.EndpointURL). An empty body hashes the empty string; a body that is
 // not JSON is an error.
 func ServiceStringToSign(method, endpointURL, accessToken string, body []byte, timestamp string) (string, error) {
-	min, err := Minify(body)
-	if err != nil {
+	if err := checkJSON(body); err != nil {
 		return "", err
 	}
-	return serviceStringToSign(method, endpointURL, accessToken, min, timestamp), nil
+	// Only the hash of the minified body is needed, so it is minified into a
+	// pooled scratch buffer rather than a copy per call.
+	bp := minifyScratch.Get().(*[]byte)
+	min := appendMinified((*bp)[:0], body)
+	s := serviceStringToSign(method, endpointURL, accessToken, min, timestamp)
+	if cap(min) <= maxScratch {
+		*bp = min[:0]
+		minifyScratch.Put(bp)
+	}
+	return s, nil
 }
+
+// minifyScratch holds buffers for ServiceStringToSign; buffers larger than
+// maxScratch are left to the garbage collector instead of being kept.
+var minifyScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxScratch = 64 << 10
 
 // serviceStringToSign builds the string from a body that is already minified.
 func serviceStringToSign(method, endpointURL, accessToken string, minified []byte, timestamp string) string {
@@ -384,7 +399,9 @@ func signRSA(key crypto.Signer, stringToSign string) ([]byte, error) {
 // SignSymmetric signs stringToSign with HMAC-SHA512 keyed with the client
 // secret and returns standard base64 of the 64-byte MAC.
 func SignSymmetric(clientSecret, stringToSign string) string {
-	return base64.StdEncoding.EncodeToString(hmacSHA512(clientSecret, stringToSign))
+	var b64 [88]byte // base64.StdEncoding.EncodedLen(sha512.Size)
+	base64.StdEncoding.Encode(b64[:], hmacSHA512(clientSecret, stringToSign))
+	return string(b64[:])
 }
 
 func hmacSHA512(secret, msg string) []byte {
@@ -455,16 +472,25 @@ func decodeSignature(s string, size int) ([]byte, bool) {
 // lone surrogates. Empty input gives empty output; anything that is not
 // valid UTF-8 JSON is an error and is never signed.
 func Minify(body []byte) ([]byte, error) {
-	if len(body) == 0 {
-		return []byte{}, nil
-	}
-	if !json.Valid(body) {
-		return nil, errors.New("snapauth: body is not valid JSON; refusing to sign it")
-	}
-	if !utf8.Valid(body) {
-		return nil, errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
+	if err := checkJSON(body); err != nil {
+		return nil, err
 	}
 	return appendMinified(make([]byte, 0, len(body)), body), nil
+}
+
+// checkJSON accepts an empty body or valid UTF-8 JSON, the inputs
+// appendMinified is written for.
+func checkJSON(body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if !json.Valid(body) {
+		return errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	}
+	if !utf8.Valid(body) {
+		return errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
+	}
+	return nil
 }
 
 // appendMinified appends the canonical compact form of valid JSON src to dst.

@@ -1011,7 +1011,6 @@ func signerPrettyBody(tb testing.TB) []byte {
 				{"name": "Token listrik PLN", "qty": 1, "price": amount{"100000.00", "IDR"}},
 				{"name": "Biaya admin", "qty": 1, "price": amount{"2500.00", "IDR"}},
 			},
-			"note": strings.Repeat("terima kasih ", 14),
 		},
 	}
 	b, err := json.MarshalIndent(body, "", "    ")
