@@ -75,7 +75,7 @@ func runCall(ctx context.Context, c *cli, args []string) error {
 	if u.Scheme == "http" && !tf.insecureHTTP && !isLoopbackHost(u.Hostname()) {
 		return usageErrorf("call: URL %q uses plain http, which would send the access token in clear; use https, or --insecure-http for a test provider", rawURL)
 	}
-	if err := f.require(map[string]string{"partner-id": partnerID, "channel-id": channelID}); err != nil {
+	if err := f.require("partner-id", partnerID, "channel-id", channelID); err != nil {
 		return err
 	}
 	body, err := f.body("data", data)

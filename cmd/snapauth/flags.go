@@ -112,16 +112,12 @@ func (f *flagSet) printUsage(out io.Writer) {
 	})
 }
 
-// require returns a usage error naming the first of the flags that is empty.
-func (f *flagSet) require(values map[string]string) error {
-	names := make([]string, 0, len(values))
-	for n := range values {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		if values[n] == "" {
-			return usageErrorf("%s: --%s is required (or set %s)", f.cmd, n, envName(n))
+// require returns a usage error naming the first empty flag of pairs, a
+// list of flag names and their values.
+func (f *flagSet) require(pairs ...string) error {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			return usageErrorf("%s: --%s is required (or set %s)", f.cmd, pairs[i], envName(pairs[i]))
 		}
 	}
 	return nil
@@ -236,7 +232,7 @@ type tokenConfig struct {
 
 // load checks the token flags and reads the private key.
 func (t *tokenFlags) load(f *flagSet) (*tokenConfig, error) {
-	if err := f.require(map[string]string{"token-url": t.tokenURL, "client-key": t.clientKey, "private-key": t.privateKey}); err != nil {
+	if err := f.require("token-url", t.tokenURL, "client-key", t.clientKey, "private-key", t.privateKey); err != nil {
 		return nil, err
 	}
 	p, err := f.provider(t.provider)
