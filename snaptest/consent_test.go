@@ -76,6 +76,20 @@ func TestConsentApprove(t *testing.T) {
 	assert.Equal(t, 1, srv.Stats().Rejections[snaptest.ReasonConsent])
 }
 
+func TestConsentWithPrefix(t *testing.T) {
+	srv := snaptest.NewServer(snaptest.WithPathPrefix("/snap"))
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.AuthCodePageURL("https://p.example/cb", "s"))
+	require.NoError(t, err)
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	assert.Contains(t, string(page), `action="/snap/v1.0/get-auth-code"`)
+	m := ticketRE.FindSubmatch(page)
+	require.NotNil(t, m)
+	resp = decide(t, srv, string(m[1]), "approve")
+	assert.Equal(t, http.StatusFound, resp.StatusCode)
+}
+
 func TestConsentDeny(t *testing.T) {
 	srv := snaptest.NewServer()
 	defer srv.Close()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -453,4 +454,14 @@ func TestUnstartedServer(t *testing.T) {
 	assert.True(t, strings.HasPrefix(srv.URL, "http://127.0.0.1:"), srv.URL)
 	assert.Panics(t, srv.Start)
 	b2bToken(t, srv)
+
+	// A listener of the caller's choice, as a command-line sandbox needs.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	own := snaptest.NewUnstartedServer(snaptest.WithPathPrefix("openapi"))
+	own.Listener = l
+	own.Start()
+	defer own.Close()
+	assert.Equal(t, "http://"+l.Addr().String()+"/openapi", own.URL)
+	b2bToken(t, own)
 }

@@ -67,17 +67,29 @@ const ServiceCode = "47"
 
 // Service codes of the token endpoints, from the SNAP standard.
 const (
-	ServiceCodeB2B   = "73"
+	// ServiceCodeB2B is the service code of access-token/b2b.
+	ServiceCodeB2B = "73"
+	// ServiceCodeB2B2C is the service code of access-token/b2b2c.
 	ServiceCodeB2B2C = "74"
 )
 
 // Default values of the knobs.
 const (
-	DefaultSkew                = 5 * time.Minute
-	DefaultTokenLifetime       = 900 * time.Second
-	DefaultRefreshLifetime     = 30 * 24 * time.Hour
-	DefaultAuthCodeLifetime    = 10 * time.Minute
-	DefaultChannelID           = "95221"
+	// DefaultSkew is how far X-TIMESTAMP may be from the server's clock.
+	DefaultSkew = 5 * time.Minute
+	// DefaultTokenLifetime is the lifetime of access tokens (expiresIn 900).
+	DefaultTokenLifetime = 900 * time.Second
+	// DefaultRefreshLifetime is the lifetime of refresh tokens.
+	DefaultRefreshLifetime = 30 * 24 * time.Hour
+	// DefaultAuthCodeLifetime is how long an authorization code, or an open
+	// consent page, stays valid.
+	DefaultAuthCodeLifetime = 10 * time.Minute
+	// DefaultChannelID is the CHANNEL-ID the server expects unless
+	// WithCredentials says otherwise.
+	DefaultChannelID = "95221"
+)
+
+const (
 	defaultCustomerPathPrefix  = "/v1.0/customer/"
 	maxBodyBytes               = 1 << 20
 	refreshTokenRandomBytes    = 600 // 800 base64url characters, longer than the standard's 512

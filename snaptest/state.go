@@ -8,11 +8,11 @@ import (
 
 // Endpoint names, as counted in Stats.Calls and recorded in Record.Endpoint.
 const (
-	EndpointB2B      = "b2b"
-	EndpointB2B2C    = "b2b2c"
-	EndpointService  = "service"
-	EndpointAuthCode = "get-auth-code"
-	EndpointNotFound = "not-found"
+	EndpointB2B      = "b2b"           // POST /v1.0/access-token/b2b
+	EndpointB2B2C    = "b2b2c"         // POST /v1.0/access-token/b2b2c
+	EndpointService  = "service"       // the sample service family, anything else under /v1.0/
+	EndpointAuthCode = "get-auth-code" // the consent page, GET and POST /v1.0/get-auth-code
+	EndpointNotFound = "not-found"     // any other path
 )
 
 // Reason says why the server rejected a request, as counted in
