@@ -5,7 +5,9 @@ import (
 	"context"
 	"crypto"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -267,6 +269,14 @@ const (
 
 const ourHeaders = 9
 
+// outgoing is the signed copy of a request, with its body reader and the
+// values of the headers the transport sets, in one allocation.
+type outgoing struct {
+	req  http.Request
+	body bodyReader
+	vals [ourHeaders]string
+}
+
 // send signs one attempt with tok and sends it through the base transport.
 func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*http.Response, error) {
 	ts := t.Provider.Timestamp(t.now())
@@ -279,9 +289,11 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 		return nil, err
 	}
 
-	r2 := new(http.Request)
-	*r2 = *req
-	h, vals := cloneHeader(req.Header, ourHeaders)
+	o := new(outgoing)
+	o.req = *req
+	r2 := &o.req
+	h := cloneHeader(req.Header, t.headerCount(a, tok))
+	vals := o.vals[:]
 	set := func(k, v string) {
 		vals[0] = v
 		h[k] = vals[:1:1]
@@ -319,7 +331,8 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	switch {
 	case len(a.body) > 0:
 		b := a.body
-		r2.Body = newBodyReader(b)
+		o.body.Reset(b)
+		r2.Body = &o.body
 		r2.GetBody = func() (io.ReadCloser, error) { return newBodyReader(b), nil }
 	case req.Body != nil:
 		r2.Body = http.NoBody
@@ -328,6 +341,19 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 		r2.Body, r2.GetBody = nil, nil
 	}
 	return t.base().RoundTrip(r2)
+}
+
+// headerCount is how many headers send sets at most. Sizing the header map
+// exactly keeps a small map in one allocation instead of four.
+func (t *Transport) headerCount(a *attempt, tok *oauth2.Token) int {
+	n := 2 // X-TIMESTAMP, X-SIGNATURE
+	for _, set := range [...]bool{tok != nil, a.customer != "", t.PartnerID != "", a.externalID != "",
+		t.ChannelID != "", t.Origin != "", len(a.body) > 0} {
+		if set {
+			n++
+		}
+	}
+	return n
 }
 
 // sign returns X-SIGNATURE for one attempt.
@@ -339,7 +365,12 @@ func (t *Transport) sign(a *attempt, accessToken, timestamp string) (string, err
 		}
 		return t.Provider.EncodeSignature(sig), nil
 	}
-	return t.Provider.EncodeSignature(hmacSHA512(t.ClientSecret, serviceStringToSign(a.method, a.endpoint, accessToken, a.body, timestamp))), nil
+	mac := hmacSHA512(t.ClientSecret, serviceStringToSign(a.method, a.endpoint, accessToken, a.body, timestamp))
+	var buf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
+	if t.Provider.Encoding == Hex {
+		return string(hex.AppendEncode(buf[:0], mac)), nil
+	}
+	return string(base64.StdEncoding.AppendEncode(buf[:0], mac)), nil
 }
 
 func (t *Transport) base() http.RoundTripper {
@@ -363,17 +394,19 @@ func (t *Transport) newExternalID() string {
 	return newExternalID(t.now())
 }
 
-// cloneHeader copies h into a new map with room for extra more keys, and
-// returns spare value slots for extra single values, all in one allocation.
-// Keys are canonicalised, so that a value the caller stored under a
-// non-canonical key is still found and replaced.
-func cloneHeader(h http.Header, extra int) (http.Header, []string) {
-	n := extra
+// cloneHeader copies h into a new map with room for extra more keys, with
+// all values in one allocation. Keys are canonicalised, so that a value the
+// caller stored under a non-canonical key is still found and replaced.
+func cloneHeader(h http.Header, extra int) http.Header {
+	n := 0
 	for _, vv := range h {
 		n += len(vv)
 	}
-	all := make([]string, n)
 	out := make(http.Header, len(h)+extra)
+	if n == 0 {
+		return out
+	}
+	all := make([]string, n)
 	for k, vv := range h {
 		if len(vv) == 0 {
 			continue
@@ -387,7 +420,7 @@ func cloneHeader(h http.Header, extra int) (http.Header, []string) {
 		}
 		all = all[c:]
 	}
-	return out, all
+	return out
 }
 
 // hasValue reports whether h holds a non-empty value for the canonical key
