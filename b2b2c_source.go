@@ -130,7 +130,7 @@ func (c *B2B2CConfig) refreshGrant(ctx context.Context, old *oauth2.Token) (*oau
 // in memory: use StoredTokenSource to keep it across restarts.
 // The source implements ContextTokenSource and TokenInvalidator.
 func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.TokenSource {
-	f := freshness{now: nowFunc(c.Now), early: c.EarlyRefresh}
+	f := freshness{now: c.Now, early: c.EarlyRefresh}
 	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant), f, c.FetchTimeout, t)
 }
 
@@ -142,7 +142,7 @@ func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.T
 // token is saved before the access token is handed out; if that save fails
 // the error is a *StoreError holding the new token.
 func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, key string) oauth2.TokenSource {
-	f := freshness{now: nowFunc(c.Now), early: c.EarlyRefresh}
+	f := freshness{now: c.Now, early: c.EarlyRefresh}
 	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant), f, c.FetchTimeout, nil)
 }
 

@@ -62,7 +62,7 @@ func (c *B2BConfig) exchanger() *exchanger {
 }
 
 func (c *B2BConfig) freshness() freshness {
-	return freshness{now: nowFunc(c.Now), early: c.EarlyRefresh}
+	return freshness{now: c.Now, early: c.EarlyRefresh}
 }
 
 // Token fetches a new B2B access token: one exchange (with retries of

@@ -106,7 +106,7 @@ func jsonOf(tb testing.TB, v any) string {
 // directly), and a JSON body with a grantType. A request failing a check is
 // refused with a SNAP 401 and fails the test.
 type srcProvider struct {
-	t         *testing.T
+	t         testing.TB
 	srv       *httptest.Server
 	pub       *rsa.PublicKey
 	clientKey string
@@ -118,7 +118,7 @@ type srcProvider struct {
 	reqs []srcRequest
 }
 
-func newSrcProvider(t *testing.T, clock func() time.Time, answer func(srcRequest) srcAnswer) *srcProvider {
+func newSrcProvider(t testing.TB, clock func() time.Time, answer func(srcRequest) srcAnswer) *srcProvider {
 	t.Helper()
 	p := &srcProvider{t: t, pub: &srcKey(t).PublicKey, clientKey: "partner-client-key", clock: clock, answer: answer}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
@@ -206,12 +206,16 @@ func (p *srcProvider) requests() []srcRequest {
 }
 
 func (p *srcProvider) b2b(clock *srcClock) *B2BConfig {
+	now := time.Now
+	if clock != nil {
+		now = clock.Now
+	}
 	return &B2BConfig{
 		TokenURL:   p.srv.URL + "/snap/v1.0/access-token/b2b",
 		ClientKey:  p.clientKey,
 		PrivateKey: srcKey(p.t),
 		HTTPClient: p.srv.Client(),
-		Now:        clock.Now,
+		Now:        now,
 		Backoff:    func(int) time.Duration { return time.Millisecond },
 	}
 }
@@ -534,6 +538,43 @@ func TestCacheEarlyRefresh(t *testing.T) {
 			assert.Equal(t, int64(2), p.hits.Load())
 		})
 	}
+}
+
+// TestCacheRealClock runs the cached source on the real clock: a timer drops
+// the token when it is due, so the hot path reads no clock at all.
+func TestCacheRealClock(t *testing.T) {
+	f := freshness{}
+	long := &oauth2.Token{AccessToken: "a", ExpiresIn: 3600, Expiry: time.Now().Add(time.Hour)}
+	at := f.renewAt(long)
+	assert.Contains(t, at.String(), "m=+", "renewal time has no monotonic reading")
+	assert.WithinDuration(t, time.Now().Add(59*time.Minute), at, 5*time.Second)
+	assert.True(t, f.before(at))
+	short := &oauth2.Token{AccessToken: "a", ExpiresIn: 900, Expiry: time.Now().Add(30 * time.Second)}
+	assert.False(t, f.fresh(short))
+	assert.False(t, f.before(f.renewAt(short)), "due 30 s before expiry with a 60 s margin")
+
+	p := newSrcProvider(t, time.Now, func(r srcRequest) srcAnswer {
+		return okAnswer(fmt.Sprintf(`{"accessToken":"t%d","expiresIn":1}`, r.N)) // margin 100 ms
+	})
+	cfg := p.b2b(nil)
+	cfg.Now = nil
+	src := cfg.TokenSource(context.Background())
+	tok, err := src.Token()
+	require.NoError(t, err)
+	require.Equal(t, "t1", tok.AccessToken)
+	require.Eventually(t, func() bool {
+		tok, err := src.Token()
+		return err == nil && tok.AccessToken == "t2"
+	}, 5*time.Second, 10*time.Millisecond, "the renewal timer did not drop the due token")
+	assert.Equal(t, int64(2), p.hits.Load())
+
+	// Invalidate drops the timed entry at once.
+	tok, err = src.Token()
+	require.NoError(t, err)
+	src.(TokenInvalidator).Invalidate(tok)
+	tok, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "t3", tok.AccessToken)
 }
 
 // TestCacheWaiterCancellation: one caller giving up returns at once, while
