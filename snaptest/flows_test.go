@@ -446,6 +446,31 @@ func TestCredentials(t *testing.T) {
 	assert.Equal(t, "4017300", a.code(), "a server knows only its own client")
 }
 
+func TestObserver(t *testing.T) {
+	var (
+		mu   sync.Mutex
+		seen []snaptest.Record
+	)
+	srv := snaptest.NewServer(snaptest.WithObserver(func(r snaptest.Record) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen = append(seen, r)
+	}))
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	send(t, srv, serviceCall{token: token, secret: "wrong", body: `{"a": 1}`}.request(t, srv))
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, seen, 2)
+	assert.Equal(t, snaptest.EndpointB2B, seen[0].Endpoint)
+	assert.Equal(t, "2007300", seen[0].ResponseCode)
+	assert.Equal(t, seen[0].Header.Get("X-CLIENT-KEY")+"|"+seen[0].Header.Get("X-TIMESTAMP"), seen[0].StringToSign)
+	assert.Equal(t, snaptest.ReasonSignature, seen[1].Reason)
+	assert.Equal(t, `{"a":1}`, string(seen[1].Canonical))
+	assert.True(t, strings.HasPrefix(seen[1].StringToSign, "POST:/v1.0/transfer-va/inquiry:"+token+":"), seen[1].StringToSign)
+	assert.Equal(t, "symmetric", seen[1].SignatureMode)
+}
+
 func TestUnstartedServer(t *testing.T) {
 	srv := snaptest.NewUnstartedServer()
 	assert.Empty(t, srv.URL)

@@ -210,11 +210,16 @@ func (x *exchange) finish() {
 	}
 	x.done = true
 	x.s.mu.Lock()
-	defer x.s.mu.Unlock()
 	if x.rec.Reason != ReasonNone {
 		x.s.stats.Rejections[x.rec.Reason]++
 	}
 	x.s.last = x.rec
+	x.s.mu.Unlock()
+	if x.cfg.observer != nil {
+		rec := *x.rec
+		rec.Header = rec.Header.Clone()
+		x.cfg.observer(rec)
+	}
 }
 
 // checkContentType requires Content-Type: application/json (parameters

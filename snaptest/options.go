@@ -53,6 +53,7 @@ type config struct {
 	now             func() time.Time
 	serviceAuth     ServiceAuth
 	customerPaths   []string
+	observer        func(Record)
 	prefix          string // construction only
 	credentials     *Credentials
 }
@@ -174,6 +175,14 @@ func WithCustomerPaths(prefixes ...string) Option {
 		}
 		c.customerPaths = append([]string(nil), prefixes...)
 	}
+}
+
+// WithObserver calls observe with the record of every request the server
+// answers, after the answer is written: a command-line sandbox prints them,
+// a test collects them. It is called from the request's goroutine, possibly
+// concurrently, and should return quickly. Nil removes the observer.
+func WithObserver(observe func(Record)) Option {
+	return func(c *config) { c.observer = observe }
 }
 
 // WithPathPrefix serves every endpoint under prefix, such as "/snap" or

@@ -305,6 +305,9 @@ func (s *Server) String() string {
 	return fmt.Sprintf("snaptest.Server{URL: %q, ClientKey: %q}", s.URL, s.ClientKey)
 }
 
+// GoString is String, so that %#v shows no secret either.
+func (s *Server) GoString() string { return s.String() }
+
 // B2BTokenURL returns the URL of the B2B access-token endpoint.
 func (s *Server) B2BTokenURL() string { return s.URL + "/v1.0/access-token/b2b" }
 
