@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"strings"
 
@@ -139,6 +140,10 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 		{"SNAP_CHANNEL_ID", srv.ChannelID},
 	} {
 		fmt.Fprintf(w, "  export %s=%s\n", kv[0], shellQuote(kv[1]))
+	}
+	if u, err := url.Parse(srv.URL); err == nil && !isLoopbackHost(u.Hostname()) {
+		// snapauth refuses plain http off loopback unless told otherwise.
+		fmt.Fprintln(w, "  export SNAP_INSECURE_HTTP=true   # the sandbox speaks plain http on a non-loopback address")
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Then try:")
