@@ -1,0 +1,625 @@
+package faulttest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/snapauth/snapauth"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// secrets holds every fragment of a secret that must never be printed.
+type secrets struct {
+	needles []string
+	names   []string
+}
+
+// add records s, and fragments of it, so that a truncated copy is caught too.
+func (s *secrets) add(name, secret string, fragment int) {
+	if secret == "" {
+		return
+	}
+	s.needles = append(s.needles, secret)
+	s.names = append(s.names, name)
+	if fragment <= 0 || len(secret) <= fragment {
+		return
+	}
+	for i := 0; i+fragment <= len(secret); i += fragment {
+		s.needles = append(s.needles, secret[i:i+fragment])
+		s.names = append(s.names, fmt.Sprintf("%s[%d:%d]", name, i, i+fragment))
+	}
+}
+
+// addKey records the private key in every form it may leak in: the base64 of
+// its PKCS#1 and PKCS#8 DER (the body of a PEM file or a bare base64 key,
+// fragments from the secret part, past the structural header that every RSA
+// key shares), its DER bytes, and its private numbers in decimal and hex.
+func (s *secrets) addKey(k *rsa.PrivateKey) {
+	pk8, err := x509.MarshalPKCS8PrivateKey(k)
+	if err != nil {
+		panic(err)
+	}
+	for name, der := range map[string][]byte{"PKCS#1 DER": x509.MarshalPKCS1PrivateKey(k), "PKCS#8 DER": pk8} {
+		b64 := base64.StdEncoding.EncodeToString(der)
+		// Skip the header and the public modulus that opens the key; the
+		// private exponent and primes follow.
+		s.add(name+" base64", b64[400:len(b64)-4], 12)
+		s.add(name+" bytes", string(der[300:len(der)-2]), 12)
+	}
+	for name, n := range map[string]string{"D": k.D.String(), "P": k.Primes[0].String(), "Q": k.Primes[1].String()} {
+		s.add(name+" decimal", n, 20)
+	}
+	for name, b := range map[string][]byte{"D": k.D.Bytes(), "P": k.Primes[0].Bytes(), "Q": k.Primes[1].Bytes()} {
+		s.add(name+" hex", hex.EncodeToString(b), 16)
+		s.add(name+" HEX", strings.ToUpper(hex.EncodeToString(b)), 16)
+	}
+}
+
+func (s *secrets) addToken(t *oauth2.Token) {
+	if t == nil {
+		return
+	}
+	s.add("access token", t.AccessToken, 16)
+	s.add("refresh token", t.RefreshToken, 16)
+}
+
+// check fails the test if out holds any secret.
+func (s *secrets) check(t testing.TB, where, out string) {
+	t.Helper()
+	for i, n := range s.needles {
+		if at := strings.Index(out, n); at >= 0 {
+			t.Errorf("%s leaks the %s: …%q…", where, s.names[i], out[max(0, at-60):at+min(len(n), 24)])
+			return
+		}
+	}
+}
+
+// checkFormats prints v with every verb a log line or a panic might use.
+func (s *secrets) checkFormats(t testing.TB, name string, v any) {
+	t.Helper()
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%q", "%x"} {
+		s.check(t, fmt.Sprintf("%s printed with %s", name, verb), fmt.Sprintf(verb, v))
+	}
+	if err, ok := v.(error); ok && err != nil {
+		s.check(t, name+".Error()", err.Error())
+	}
+}
+
+// echoServer answers every request with status and a body that echoes the
+// request's headers and body, as a misconfigured gateway's error page does.
+func echoServer(t testing.TB, status int) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"responseCode":"%d7300","responseMessage":"echo %s %q","request":%s}`, status, r.Header.Get("X-SIGNATURE"), r.Header, body)
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// failingStore saves nothing.
+type failingStore struct{ *snapauth.MemoryStore }
+
+func (failingStore) Save(context.Context, string, *oauth2.Token) error {
+	return errors.New("disk full")
+}
+
+// TestNoSecretInOutput drives the library through successes and failures and
+// scans everything it prints: error strings, every fmt verb of configs,
+// transports, sources, stores and errors, and the standard and slog loggers'
+// output. No private key fragment (PEM/DER/base64, private numbers), client
+// secret, access token, refresh token or authorization code may appear.
+func TestNoSecretInOutput(t *testing.T) {
+	var logs bytes.Buffer
+	var logMu sync.Mutex
+	logW := writerFunc(func(b []byte) (int, error) { logMu.Lock(); defer logMu.Unlock(); return logs.Write(b) })
+	log.SetOutput(logW)
+	oldSlog := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(logW, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { log.SetOutput(os.Stderr); slog.SetDefault(oldSlog) })
+
+	ctx := context.Background()
+	p := newProvider(t, nil)
+	var sec secrets
+	sec.addKey(partnerKey())
+	sec.add("client secret", p.clientSecret, 12)
+
+	var printed []struct {
+		name string
+		v    any
+	}
+	show := func(name string, v any) {
+		printed = append(printed, struct {
+			name string
+			v    any
+		}{name, v})
+	}
+
+	// Configs and a transport holding every secret, and sources holding tokens.
+	b2bCfg := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client()}
+	custCfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client(), PartnerID: p.partnerID}
+	b2bSrc := b2bCfg.TokenSource(ctx)
+	b2bTok, err := b2bSrc.Token()
+	require.NoError(t, err)
+	sec.addToken(b2bTok)
+	code := p.newAuthCode()
+	sec.add("auth code", code, 16)
+	linked, err := custCfg.Exchange(ctx, code)
+	require.NoError(t, err)
+	sec.addToken(linked)
+	custSrc := custCfg.TokenSource(ctx, linked)
+	store := snapauth.NewMemoryStore()
+	require.NoError(t, store.Save(ctx, "c", linked))
+	fileStore, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
+	require.NoError(t, err)
+	require.NoError(t, fileStore.Save(ctx, "c", linked))
+	storedSrc := custCfg.StoredTokenSource(ctx, store, "c")
+	_, err = storedSrc.Token()
+	require.NoError(t, err)
+	tr := &snapauth.Transport{Source: b2bSrc, ClientSecret: p.clientSecret, PrivateKey: partnerKey(), PartnerID: p.partnerID, ChannelID: p.channelID}
+	show("B2BConfig", *b2bCfg)
+	show("*B2BConfig", b2bCfg)
+	show("B2B2CConfig", *custCfg)
+	show("*B2B2CConfig", custCfg)
+	show("Transport", *tr)
+	show("*Transport", tr)
+	show("B2B TokenSource", b2bSrc)
+	show("B2B2C TokenSource", custSrc)
+	show("stored B2B2C TokenSource", storedSrc)
+	show("MemoryStore", store)
+	show("FileStore", fileStore)
+	show("ready client", b2bCfg.Client(ctx, tr))
+
+	// A token the transport was told is invalid stays in the source's
+	// memory until the next fetch.
+	invalidated := custCfg.TokenSource(ctx, linked)
+	invalidated.(snapauth.TokenInvalidator).Invalidate(linked)
+	show("B2B2C TokenSource after Invalidate", invalidated)
+
+	// Errors: refusals, echoing gateways, spent refresh tokens, network
+	// failures, a store that cannot save, a corrupt token file, bad keys.
+	errs := map[string]error{}
+	_, errs["wrong client key"] = (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: "nobody", PrivateKey: partnerKey()}).Token(ctx)
+	echo := echoServer(t, 500)
+	_, errs["B2B 500 echoing the request"] = (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
+	echoCfg := &snapauth.B2B2CConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	_, errs["refresh 500 echoing the request"] = echoCfg.Refresh(ctx, linked.RefreshToken)
+	_, errs["exchange 500 echoing the request"] = echoCfg.Exchange(ctx, code)
+	echo401 := echoServer(t, 401)
+	_, errs["refresh 401 echoing the request"] = (&snapauth.B2B2CConfig{TokenURL: echo401.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Refresh(ctx, linked.RefreshToken)
+	spent, err := custCfg.Refresh(ctx, linked.RefreshToken)
+	require.NoError(t, err)
+	sec.addToken(spent)
+	_, errs["spent refresh token"] = custCfg.Refresh(ctx, linked.RefreshToken)
+	require.ErrorIs(t, errs["spent refresh token"], snapauth.ErrReauthorize)
+	_, errs["connection refused, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://127.0.0.1:1/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
+	_, errs["plain http, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://snap.example.com/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
+	expired := *spent
+	expired.Expiry = time.Now().Add(-time.Hour)
+	require.NoError(t, store.Save(ctx, "unsaved", &expired))
+	_, errs["store cannot save"] = custCfg.StoredTokenSource(ctx, failingStore{store}, "unsaved").Token()
+	var se *snapauth.StoreError
+	require.ErrorAs(t, errs["store cannot save"], &se)
+	sec.addToken(se.Token)
+	show("StoreError", se)
+	show("StoreError by value", *se)
+	for name, cut := range map[string]func([]byte) []byte{
+		"token file cut in the refresh token": func(b []byte) []byte { return b[:bytes.Index(b, []byte(linked.RefreshToken))+40] },
+		"token file with a bad expiry":        func(b []byte) []byte { return bytes.Replace(b, []byte(`"expiry":"`), []byte(`"expiry":"x`), 1) },
+		"token file with a bad type": func(b []byte) []byte {
+			return bytes.Replace(b, []byte(`"expires_in":`), []byte(`"expires_in":"`+linked.AccessToken+`",`), 1)
+		},
+	} {
+		data, err := os.ReadFile(fileStore.Path("c"))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(fileStore.Path("broken"), cut(data), 0o600))
+		_, errs[name] = fileStore.Load(ctx, "broken")
+	}
+	slow := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	})}}
+	gaveUp, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, errs["caller gave up"] = slow.TokenSource(ctx).(snapauth.ContextTokenSource).TokenContext(gaveUp)
+	cancel()
+	req, _ := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, storedSrc), http.MethodPost, p.srv.URL+servicePath, strings.NewReader("not json "+p.clientSecret))
+	_, errs["transport, body not JSON"] = tr.RoundTrip(req)
+	req, _ = http.NewRequest(http.MethodPost, p.srv.URL+servicePath, strings.NewReader(`{}`))
+	_, errs["transport, source failing"] = (&snapauth.Transport{Source: (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).TokenSource(ctx), ClientSecret: p.clientSecret}).RoundTrip(req)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(partnerKey()))})
+	for name, data := range map[string][]byte{
+		"key PEM with a flipped character": bytes.Replace(pemKey, []byte("A"), []byte("*"), 1),
+		"key PEM truncated":                pemKey[:len(pemKey)/2],
+		"key bare base64 truncated":        []byte(base64.StdEncoding.EncodeToString(must(x509.MarshalPKCS8PrivateKey(partnerKey())))[:900]),
+		"key PEM with a wrong type":        bytes.Replace(pemKey, []byte("PRIVATE KEY"), []byte("PUBLIC KEY"), 2),
+		"key DER raw":                      x509.MarshalPKCS1PrivateKey(partnerKey())[:600],
+	} {
+		_, errs[name] = snapauth.ParsePrivateKey(data)
+	}
+	var byValue []snapauth.Error
+	for name, err := range errs {
+		require.Error(t, err, name)
+		show("error: "+name, err)
+		var apiErr *snapauth.Error
+		if errors.As(err, &apiErr) {
+			show("*Error of "+name, apiErr)
+			byValue = append(byValue, *apiErr)
+		}
+	}
+
+	for _, x := range printed {
+		sec.checkFormats(t, x.name, x.v)
+	}
+	// KNOWN BUG, reported: Error's methods have pointer receivers, so an
+	// Error printed by value (fmt.Sprintf("%s", *apiErr)) is printed field
+	// by field, Body (the raw answer) as text. A gateway that echoes the
+	// request then leaks the refresh token or authorization code. Fix in
+	// source.go: a value-receiver Format on Error, printing Error().
+	t.Run("Error by value", func(t *testing.T) {
+		t.Log("snapauth.Error printed by value prints its Body (the provider's raw answer) as text with the verbs s and q; " +
+			"fix in source.go: give Error a value-receiver Format that prints Error() (see the comment above)")
+		for _, v := range byValue {
+			sec.checkFormats(t, "snapauth.Error (by value, not *Error) "+v.ResponseMessage, v)
+		}
+	})
+	logMu.Lock()
+	sec.check(t, "log output", logs.String())
+	logMu.Unlock()
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+// TestRedirectNeverCarriesCredentials sends requests that the provider
+// redirects to another host, with every redirect status. The ready client of
+// B2BConfig.Client must refuse to follow it (an error) so that the other
+// host receives nothing, and in particular no Authorization,
+// Authorization-Customer or X-SIGNATURE; also when the client in the context
+// has a CheckRedirect of its own that would follow anything. A redirect
+// within the provider's host is still followed, signed afresh.
+func TestRedirectNeverCarriesCredentials(t *testing.T) {
+	var stolen atomic.Int64
+	var leaked sync.Map
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		for _, h := range []string{"Authorization", "Authorization-Customer", "X-Signature", "X-Timestamp", "X-Partner-Id"} {
+			if v := r.Header.Get(h); v != "" {
+				leaked.Store(h, v)
+			}
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(thief.Close)
+	// Another host by name and port: localhost instead of 127.0.0.1.
+	thiefURL := strings.Replace(thief.URL, "127.0.0.1", "localhost", 1)
+
+	p := newProvider(t, nil)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := r.URL.Query().Get("redirect"); code != "" {
+			var status int
+			fmt.Sscan(code, &status)
+			target := thiefURL + "/steal"
+			if r.URL.Query().Get("same") != "" {
+				target = servicePath + "?lang=id"
+			}
+			http.Redirect(w, r, target, status)
+			return
+		}
+		p.serveHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	p.srv = front // the provider's URLs are now the front's
+
+	ctx := context.Background()
+	custCfg := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	linked, err := custCfg.Exchange(ctx, p.newAuthCode())
+	require.NoError(t, err)
+	customer := custCfg.TokenSource(ctx, linked)
+
+	permissive := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{
+		{"default policy", ctx},
+		{"context client that follows everything", context.WithValue(ctx, oauth2.HTTPClient, permissive)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+			client := b2b.Client(tc.ctx, &snapauth.Transport{ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID})
+			for _, status := range []int{301, 302, 303, 307, 308} {
+				req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
+					fmt.Sprintf("%s%s?redirect=%d", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
+				require.NoError(t, err)
+				resp, err := client.Do(req)
+				require.Error(t, err, "a redirect to another host is an error")
+				if resp != nil { // net/http returns the redirect, body closed, with the error
+					require.Equal(t, status, resp.StatusCode)
+				}
+				require.Contains(t, err.Error(), "snapauth: refusing to follow a redirect")
+
+				req, err = http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
+					fmt.Sprintf("%s%s?redirect=%d&same=1", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
+				require.NoError(t, err)
+				resp, err = client.Do(req)
+				require.NoError(t, err)
+				resp.Body.Close()
+				require.Equal(t, http.StatusOK, resp.StatusCode, "a redirect within the provider's host is followed, signed afresh")
+			}
+			leaked.Range(func(k, v any) bool {
+				t.Errorf("the other host received %s: %q", k, v)
+				return true
+			})
+			require.Zero(t, stolen.Load(), "requests that reached the other host")
+			require.Zero(t, p.sigRejected.Load())
+		})
+	}
+
+	// Control: a bare http.Client around the same Transport follows the
+	// redirect, and the Transport signs the new request for the other host.
+	// This is what the ready client prevents, and it shows that the thief
+	// above would have seen the headers.
+	t.Run("control: bare client", func(t *testing.T) {
+		b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		bare := &http.Client{Transport: &snapauth.Transport{Source: b2b.TokenSource(ctx), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}}
+		req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost, front.URL+servicePath+"?redirect=307", strings.NewReader(`{}`))
+		require.NoError(t, err)
+		resp, err := bare.Do(req)
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.EqualValues(t, 1, stolen.Load())
+		for _, h := range []string{"Authorization", "Authorization-Customer", "X-Signature"} {
+			_, ok := leaked.Load(h)
+			require.True(t, ok, "the bare client did not carry %s: the thief's check would be blind", h)
+		}
+	})
+}
+
+// TestPlainHTTPTokenURLRefused checks that a token URL in clear text on the
+// network is refused before anything is sent, for every entry point, unless
+// its host is loopback or AllowInsecureHTTP is set.
+func TestPlainHTTPTokenURLRefused(t *testing.T) {
+	var calls atomic.Int64
+	answer := `{"responseCode":"2007300","accessToken":"tok","tokenType":"Bearer","expiresIn":"900","refreshToken":"rt"}`
+	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		calls.Add(1)
+		return &http.Response{StatusCode: 200, Header: http.Header{"Content-Type": {"application/json"}}, Body: io.NopCloser(strings.NewReader(answer)), Request: r}, nil
+	})}
+	ctx := context.Background()
+	fetches := func(url string, insecure bool) map[string]func() error {
+		b2b := &snapauth.B2BConfig{TokenURL: url, ClientKey: "k", PrivateKey: partnerKey(), HTTPClient: hc, AllowInsecureHTTP: insecure}
+		cust := &snapauth.B2B2CConfig{TokenURL: url, ClientKey: "k", PrivateKey: partnerKey(), HTTPClient: hc, AllowInsecureHTTP: insecure}
+		return map[string]func() error{
+			"B2BConfig.Token":         func() error { _, err := b2b.Token(ctx); return err },
+			"B2BConfig.TokenSource":   func() error { _, err := b2b.TokenSource(ctx).Token(); return err },
+			"B2B2CConfig.Exchange":    func() error { _, err := cust.Exchange(ctx, "code"); return err },
+			"B2B2CConfig.Refresh":     func() error { _, err := cust.Refresh(ctx, "rt"); return err },
+			"B2B2CConfig.TokenSource": func() error { _, err := cust.TokenSource(ctx, &oauth2.Token{RefreshToken: "rt"}).Token(); return err },
+		}
+	}
+	for _, url := range []string{
+		"http://snap.example.com/v1.0/access-token/b2b",
+		"HTTP://snap.example.com/v1.0/access-token/b2b",
+		"http://10.0.0.7/v1.0/access-token/b2b",
+		"http://127.0.0.1.nip.io/v1.0/access-token/b2b",
+		"http://localhost.example.com/v1.0/access-token/b2b",
+		"ftp://snap.example.com/v1.0/access-token/b2b",
+		"//snap.example.com/v1.0/access-token/b2b",
+	} {
+		for name, fetch := range fetches(url, false) {
+			n := calls.Load()
+			err := fetch()
+			require.Error(t, err, "%s accepted %s", name, url)
+			require.True(t, strings.HasPrefix(err.Error(), "snapauth: "), err.Error())
+			require.Equal(t, n, calls.Load(), "%s sent a request to %s", name, url)
+		}
+	}
+	for _, tc := range []struct {
+		url      string
+		insecure bool
+	}{
+		{"http://127.0.0.1:8080/v1.0/access-token/b2b", false},
+		{"http://127.9.9.9/v1.0/access-token/b2b", false},
+		{"http://localhost:8080/v1.0/access-token/b2b", false},
+		{"http://[::1]:8080/v1.0/access-token/b2b", false},
+		{"https://snap.example.com/v1.0/access-token/b2b", false},
+		{"http://snap.example.com/v1.0/access-token/b2b", true},
+	} {
+		for name, fetch := range fetches(tc.url, tc.insecure) {
+			n := calls.Load()
+			require.NoError(t, fetch(), "%s refused %s (AllowInsecureHTTP %v)", name, tc.url, tc.insecure)
+			require.Equal(t, n+1, calls.Load())
+		}
+	}
+}
+
+// TestEndlessAnswerIsCapped has token endpoints answer with an endless body
+// (200 and 500, B2B and B2B2C): the fetch must fail quickly with an error,
+// having read a bounded amount, and the memory allocated meanwhile must stay
+// bounded too, far below what the server streamed.
+func TestEndlessAnswerIsCapped(t *testing.T) {
+	for _, status := range []int{200, 500} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			var streamed atomic.Int64
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(status)
+				chunk := bytes.Repeat([]byte("A"), 32<<10)
+				n, _ := w.Write([]byte(`{"responseCode":"2007300","accessToken":"`))
+				streamed.Add(int64(n))
+				for streamed.Load() < 1<<30 { // 1 GiB, unless the client hangs up
+					n, err := w.Write(chunk)
+					streamed.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(srv.Close)
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			for name, fetch := range map[string]func() error{
+				"B2B": func() error {
+					_, err := (&snapauth.B2BConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: partnerKey(), MaxRetries: -1}).Token(ctx)
+					return err
+				},
+				"B2B2C": func() error {
+					_, err := (&snapauth.B2B2CConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: partnerKey(), MaxRetries: -1}).Refresh(ctx, "rt")
+					return err
+				},
+			} {
+				runtime.GC()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
+				start := time.Now()
+				err := fetch()
+				elapsed := time.Since(start)
+				runtime.ReadMemStats(&after)
+				require.Error(t, err, name)
+				require.True(t, strings.HasPrefix(err.Error(), "snapauth: "), err.Error())
+				var apiErr *snapauth.Error
+				require.ErrorAs(t, err, &apiErr, name)
+				require.LessOrEqual(t, len(apiErr.Body), 64<<10, "the error keeps at most 64 KiB of the answer")
+				allocated := after.TotalAlloc - before.TotalAlloc
+				t.Logf("%s: %v after %v, %d KiB allocated, %d KiB streamed so far", name, err, elapsed.Round(time.Millisecond), allocated>>10, streamed.Load()>>10)
+				require.Less(t, elapsed, 10*time.Second)
+				require.Less(t, allocated, uint64(32<<20), "memory allocated while reading an endless answer")
+			}
+		})
+	}
+}
+
+// TestVerifyHelpersReject checks that the verification helpers a partner
+// uses on the reverse direction (the provider calling it) accept the genuine
+// signature and refuse wrong keys, other messages, truncated signatures and
+// re-encoded ones (another alphabet, non-canonical padding, added bytes or
+// whitespace), and that ParseTimestamp with a skew check refuses a
+// timestamp outside the window.
+func TestVerifyHelpersReject(t *testing.T) {
+	const msg = "faulttest-client|2026-11-22T09:15:00+07:00"
+	key := partnerKey()
+	other, err := snapauth.ParsePublicKey(must(os.ReadFile("../testdata/keys/rsa-other-public.pem")))
+	require.NoError(t, err)
+	sig, err := snapauth.SignAsymmetric(key, msg)
+	require.NoError(t, err)
+	require.NoError(t, snapauth.VerifyAsymmetric(&key.PublicKey, msg, sig))
+
+	raw := must(base64.StdEncoding.DecodeString(sig))
+	require.Len(t, raw, 256)
+	tampered := func(s string) map[string]string {
+		b := must(base64.StdEncoding.DecodeString(s))
+		last := s[len(s)-3] // 256 bytes = 85 quanta + 1 byte: "XY==", Y carries 4 unused bits
+		alt := strings.IndexByte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", last) ^ 1
+		flipped := append([]byte{}, b...)
+		flipped[len(flipped)/2] ^= 0x01
+		m := map[string]string{
+			"empty":                     "",
+			"truncated by one char":     s[:len(s)-1],
+			"truncated by four chars":   s[:len(s)-4],
+			"one byte short":            base64.StdEncoding.EncodeToString(b[:len(b)-1]),
+			"first half":                base64.StdEncoding.EncodeToString(b[:len(b)/2]),
+			"one bit flipped":           base64.StdEncoding.EncodeToString(flipped),
+			"non-canonical padding":     s[:len(s)-3] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[alt]) + "==",
+			"extra byte":                base64.StdEncoding.EncodeToString(append(append([]byte{}, b...), 0)),
+			"leading zero byte":         base64.StdEncoding.EncodeToString(append([]byte{0}, b...)),
+			"trailing garbage":          s + "AAAA",
+			"surrounding spaces":        " " + s + " ",
+			"base64 of the base64":      base64.StdEncoding.EncodeToString([]byte(s)),
+			"hex with a non-hex digit":  "g" + hex.EncodeToString(b)[1:],
+			"hex truncated":             hex.EncodeToString(b)[:len(b)*2-2],
+			"signature of another text": "",
+		}
+		if strings.ContainsAny(s, "+/") {
+			m["URL-safe alphabet"] = base64.URLEncoding.EncodeToString(b)
+		}
+		return m
+	}
+	for name, bad := range tampered(sig) {
+		if name == "signature of another text" {
+			bad = must(snapauth.SignAsymmetric(key, msg+"0"))
+		}
+		require.ErrorIs(t, snapauth.VerifyAsymmetric(&key.PublicKey, msg, bad), snapauth.ErrInvalidSignature, "VerifyAsymmetric accepted %s: %q", name, bad)
+	}
+	require.ErrorIs(t, snapauth.VerifyAsymmetric(other, msg, sig), snapauth.ErrInvalidSignature, "VerifyAsymmetric accepted the wrong key")
+	require.Error(t, snapauth.VerifyAsymmetric(nil, msg, sig))
+
+	const secret = "client-secret-of-the-partner"
+	service := "POST:/v1.0/transfer-va/payment:tok:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855:2026-11-22T09:15:00+07:00"
+	mac := snapauth.SignSymmetric(secret, service)
+	require.NoError(t, snapauth.VerifySymmetric(secret, service, mac))
+	for name, bad := range tampered(mac) {
+		if name == "signature of another text" {
+			bad = snapauth.SignSymmetric(secret, service+"0")
+		}
+		if name == "non-canonical padding" {
+			continue // 64 bytes = 21 quanta + 1 byte, handled like RSA's; covered above
+		}
+		require.ErrorIs(t, snapauth.VerifySymmetric(secret, service, bad), snapauth.ErrInvalidSignature, "VerifySymmetric accepted %s: %q", name, bad)
+	}
+	require.ErrorIs(t, snapauth.VerifySymmetric(secret+"x", service, mac), snapauth.ErrInvalidSignature, "VerifySymmetric accepted the wrong secret")
+	require.ErrorIs(t, snapauth.VerifySymmetric(secret, service, snapauth.SignSymmetric(secret, strings.Replace(service, ":tok:", ":other:", 1))), snapauth.ErrInvalidSignature)
+
+	// Timestamps: parse, then check the skew the verifier chooses.
+	now := time.Date(2026, 11, 22, 9, 15, 0, 0, time.FixedZone("WIB", 7*3600))
+	const skew = 5 * time.Minute
+	within := func(ts string) error {
+		t, err := snapauth.ParseTimestamp(ts)
+		if err != nil {
+			return err
+		}
+		if d := now.Sub(t); d > skew || d < -skew {
+			return fmt.Errorf("timestamp %s is %v away", ts, d)
+		}
+		return nil
+	}
+	for _, ok := range []string{"2026-11-22T09:15:00+07:00", "2026-11-22T02:11:00Z", "2026-11-22T09:19:59.999+07:00", "2026-11-22T09:10:00+07:00"} {
+		require.NoError(t, within(ok), ok)
+	}
+	for _, bad := range []string{
+		"2026-11-22T09:09:59+07:00", // expired: 5 min 1 s old
+		"2026-11-22T02:20:01Z",      // too far ahead
+		"2026-11-21T09:15:00+07:00", // yesterday, same time of day
+		"2026-11-22T09:15:00",       // no zone
+		"2026-11-22 09:15:00+07:00",
+		"2026-11-22T9:15:00+07:00",
+		"2026-11-22T09:15:00+24:00",
+		"2026-11-22T09:15:00+0700",
+		"",
+	} {
+		require.Error(t, within(bad), bad)
+	}
+}
