@@ -28,15 +28,24 @@ func (x *exchange) serveService(path string) {
 // under "echo": what the server verified. Decode it from the answer to
 // assert on it.
 type Echo struct {
-	Method        string          `json:"method"`
-	EndpointURL   string          `json:"endpointUrl"`
-	PartnerID     string          `json:"partnerId"`
-	ExternalID    string          `json:"externalId"`
-	ChannelID     string          `json:"channelId"`
-	Timestamp     string          `json:"timestamp"`
-	SignatureMode string          `json:"signatureMode"` // "symmetric" or "asymmetric"
-	Customer      string          `json:"customer,omitempty"`
-	Body          json.RawMessage `json:"body,omitempty"` // the body as re-serialised by the server
+	// Method is the request's HTTP method.
+	Method string `json:"method"`
+	// EndpointURL is the EndpointUrl the signature was verified over.
+	EndpointURL string `json:"endpointUrl"`
+	// PartnerID, ExternalID, ChannelID and Timestamp are the X-PARTNER-ID,
+	// X-EXTERNAL-ID, CHANNEL-ID and X-TIMESTAMP headers received.
+	PartnerID  string `json:"partnerId"`
+	ExternalID string `json:"externalId"`
+	ChannelID  string `json:"channelId"`
+	Timestamp  string `json:"timestamp"`
+	// SignatureMode is "symmetric" or "asymmetric".
+	SignatureMode string `json:"signatureMode"`
+	// Customer identifies the customer of the Authorization-Customer token,
+	// empty when none was sent.
+	Customer string `json:"customer,omitempty"`
+	// Body is the request body as the server re-serialised it before hashing,
+	// absent when the request had none.
+	Body json.RawMessage `json:"body,omitempty"`
 }
 
 func (x *exchange) checkService(path string) (*Echo, *snapErr) {
