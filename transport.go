@@ -186,11 +186,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errors.New("snapauth: Transport.Source is nil; the symmetric signature needs a B2B access token")
 		}
 	}
-	var min []byte
-	if len(body) > 0 {
-		if min, err = Minify(body); err != nil {
-			return nil, err
-		}
+	min, err := minifyOwned(body)
+	if err != nil {
+		return nil, err
 	}
 
 	ctx := req.Context()
@@ -484,6 +482,18 @@ func readRequestBody(req *http.Request) ([]byte, error) {
 			b = append(b, 0)[:len(b)]
 		}
 	}
+}
+
+// minifyOwned is Minify for a buffer the transport owns, done in place: the
+// canonical form is never longer than the input at any point (every escape
+// appendMinified rewrites shrinks or keeps its size, and it reads ahead of
+// where it writes), so no second buffer is needed. FuzzMinifyInPlace checks
+// it against Minify.
+func minifyOwned(body []byte) ([]byte, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	return appendMinified(body[:0], body), nil
 }
 
 // sourceToken takes a token from src, passing ctx when src accepts one, and

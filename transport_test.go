@@ -1384,3 +1384,26 @@ func TestB2BConfigClientNilTransport(t *testing.T) {
 	assert.Nil(t, orig.Source, "the caller's transport is not modified")
 	assert.Equal(t, DOKU, client.Transport.(*Transport).Provider)
 }
+
+// FuzzMinifyInPlace checks that the transport's in-place minification gives
+// exactly what Minify gives, and fails where Minify fails.
+func FuzzMinifyInPlace(f *testing.F) {
+	for _, seed := range []string{
+		``, `{}`, `[]`, `"x"`, `1.50e+2`,
+		"{\n  \"a\" : \"\\u003cb\\u003e \\u0026 \\/ \\u00e9 \\ud83c\\udf89 \\ud800 \\u0001 \\\" \\\\ \\n\"\n}",
+		`{"k":[1, 2 ,{"x":null,"y":true}], "s": "\uDBFF\uDFFF\u2028"}`,
+		"not json", `{"a":1`, "\"\xff\"",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, wantErr := Minify(body)
+		got, gotErr := minifyOwned(bytes.Clone(body))
+		if (wantErr == nil) != (gotErr == nil) {
+			t.Fatalf("Minify error %v, in place %v", wantErr, gotErr)
+		}
+		if wantErr == nil && !bytes.Equal(want, got) {
+			t.Fatalf("in place %q, Minify %q", got, want)
+		}
+	})
+}
