@@ -474,7 +474,7 @@ func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	tok, err := cfg.Exchange(ctx, "code")
 	require.NoError(t, err)
 	require.NoError(t, store.Save(ctx, "c", tok))
-	store.saveErr = errors.New("redis: connection reset")
+	store.failSaves(errors.New("redis: connection reset"))
 	src := cfg.StoredTokenSource(ctx, store, "c")
 
 	clock.Advance(15 * time.Minute)
@@ -490,7 +490,7 @@ func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "at-2", got.AccessToken)
 
-	store.saveErr = nil
+	store.failSaves(nil)
 	clock.Advance(15 * time.Minute)
 	got, err = src.Token()
 	require.NoError(t, err)

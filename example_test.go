@@ -1,18 +1,24 @@
 package snapauth_test
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
 	"log"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"golang.org/x/oauth2"
 )
 
 // ---- Signer examples (signer.go): keys, strings to sign, signatures, timestamps ----
@@ -256,3 +262,120 @@ func ExampleProvider_EncodeSignature() {
 }
 
 // ---- end of signer examples ----
+
+// ---- Token source examples (b2b_source.go, b2b2c_source.go) ----
+
+func ExampleB2BConfig_TokenSource() {
+	key, err := rsa.GenerateKey(rand.Reader, 2048) // in production: snapauth.ParsePrivateKey
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A stand-in for the provider's access-token/b2b endpoint: it verifies
+	// the token signature with the partner's public key, as a provider does.
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		toSign := snapauth.TokenStringToSign(r.Header.Get("X-CLIENT-KEY"), r.Header.Get("X-TIMESTAMP"))
+		if snapauth.VerifyAsymmetric(&key.PublicKey, toSign, r.Header.Get("X-SIGNATURE")) != nil {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"responseCode":"4017300","responseMessage":"Unauthorized. Signature"}`)
+			return
+		}
+		fmt.Fprint(w, `{"responseCode":"2007300","responseMessage":"Successful","accessToken":"b2b-token","tokenType":"Bearer","expiresIn":"900"}`)
+	}))
+	defer provider.Close()
+	// A stand-in for a SNAP service that echoes the Authorization header.
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, r.Header.Get("Authorization"))
+	}))
+	defer api.Close()
+
+	cfg := &snapauth.B2BConfig{
+		TokenURL:   provider.URL + "/snap/v1.0/access-token/b2b",
+		ClientKey:  "partner-client-key",
+		PrivateKey: key,
+	}
+	// The context supplies the HTTP client (here the test server's).
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, provider.Client())
+	src := cfg.TokenSource(ctx) // cached: one token fetch for both calls below
+	client := oauth2.NewClient(ctx, src)
+	for range 2 {
+		resp, err := client.Get(api.URL + "/v1.0/balance-inquiry")
+		if err != nil {
+			log.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		fmt.Println(string(body))
+	}
+	// Output:
+	// Bearer b2b-token
+	// Bearer b2b-token
+}
+
+func ExampleB2B2CConfig_Exchange() {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		log.Fatal(err)
+	}
+	// A stand-in for the provider's access-token/b2b2c endpoint.
+	provider := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		toSign := snapauth.TokenStringToSign(r.Header.Get("X-CLIENT-KEY"), r.Header.Get("X-TIMESTAMP"))
+		var req struct{ GrantType, AuthCode string }
+		if snapauth.VerifyAsymmetric(&key.PublicKey, toSign, r.Header.Get("X-SIGNATURE")) != nil ||
+			json.NewDecoder(r.Body).Decode(&req) != nil || req.AuthCode != "AC-123" {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"responseCode":"4017400","responseMessage":"Unauthorized"}`)
+			return
+		}
+		fmt.Fprintf(w, `{"responseCode":"2007400","accessToken":"customer-token","tokenType":"Bearer",`+
+			`"accessTokenExpiryTime":%q,"refreshToken":"rt-1","refreshTokenExpiryTime":%q}`,
+			time.Now().Add(15*time.Minute).Format(time.RFC3339), time.Now().AddDate(0, 1, 0).Format(time.RFC3339))
+	}))
+	defer provider.Close()
+
+	cfg := &snapauth.B2B2CConfig{
+		TokenURL:    provider.URL + "/v1.0/access-token/b2b2c",
+		ClientKey:   "partner-client-key",
+		PrivateKey:  key,
+		AuthURL:     "https://wallet.example/v1.0/get-auth-code",
+		PartnerID:   "P-1",
+		RedirectURL: "https://merchant.example/bind/done",
+	}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, provider.Client())
+
+	// 1. Send the customer to the account-binding page with an unguessable
+	// state (crypto/rand.Text()) kept in the customer's session.
+	state := "st4te"
+	bindURL, err := cfg.AuthCodeURL(state, nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(bindURL)
+
+	// 2. The provider redirects the customer back; in a handler, r.URL.
+	back, _ := url.Parse("https://merchant.example/bind/done?authCode=AC-123&state=st4te")
+	code, err := cfg.AuthCodeFromRedirect(back, state)
+	if err != nil {
+		log.Fatal(err) // ErrStateMismatch, ErrAccessDenied, or no code
+	}
+
+	// 3. Exchange the code and save the token under the customer's key.
+	tok, err := cfg.Exchange(ctx, code)
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := snapauth.NewMemoryStore() // a FileStore or redisstore in production
+	if err := store.Save(ctx, "customer-42", tok); err != nil {
+		log.Fatal(err)
+	}
+
+	// 4. From now on, any replica serves and refreshes the customer's token.
+	src := cfg.StoredTokenSource(ctx, store, "customer-42")
+	t, err := src.Token()
+	if err != nil {
+		log.Fatal(err) // errors.Is(err, snapauth.ErrReauthorize): bind again
+	}
+	fmt.Println(t.AccessToken, t.RefreshToken)
+	// Output:
+	// https://wallet.example/v1.0/get-auth-code?partnerId=P-1&redirectUrl=https%3A%2F%2Fmerchant.example%2Fbind%2Fdone&state=st4te
+	// customer-token rt-1
+}

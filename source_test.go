@@ -710,59 +710,38 @@ func TestCacheInvalidate(t *testing.T) {
 
 // --- stored sources ---------------------------------------------------------
 
-// srcStore is a TokenStore and Locker for these tests, with a switch that
-// makes Save fail and counters of what was called.
+// srcStore is the package's MemoryStore (TokenStore and Locker) with a
+// switch that makes Save fail and counters of the calls.
 type srcStore struct {
+	*MemoryStore
 	mu      sync.Mutex
-	toks    map[string]*oauth2.Token
 	saveErr error
 	saves   atomic.Int64
 	locks   atomic.Int64
-	lockMu  sync.Mutex
-	lockChs map[string]chan struct{}
 }
 
-func newSrcStore() *srcStore {
-	return &srcStore{toks: map[string]*oauth2.Token{}, lockChs: map[string]chan struct{}{}}
-}
+func newSrcStore() *srcStore { return &srcStore{MemoryStore: NewMemoryStore()} }
 
-func (s *srcStore) Load(_ context.Context, key string) (*oauth2.Token, error) {
+func (s *srcStore) failSaves(err error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.toks[key]
-	if !ok {
-		return nil, ErrNoToken
-	}
-	return t, nil
+	s.saveErr = err
+	s.mu.Unlock()
 }
 
-func (s *srcStore) Save(_ context.Context, key string, t *oauth2.Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+func (s *srcStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
 	s.saves.Add(1)
-	if s.saveErr != nil {
-		return s.saveErr
+	s.mu.Lock()
+	err := s.saveErr
+	s.mu.Unlock()
+	if err != nil {
+		return err
 	}
-	s.toks[key] = t
-	return nil
+	return s.MemoryStore.Save(ctx, key, t)
 }
 
 func (s *srcStore) Lock(ctx context.Context, key string) (func(), error) {
 	s.locks.Add(1)
-	s.lockMu.Lock()
-	ch, ok := s.lockChs[key]
-	if !ok {
-		ch = make(chan struct{}, 1)
-		s.lockChs[key] = ch
-	}
-	s.lockMu.Unlock()
-	select {
-	case ch <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	var once sync.Once
-	return func() { once.Do(func() { <-ch }) }, nil
+	return s.MemoryStore.Lock(ctx, key)
 }
 
 func TestStoredSourceUsesOtherReplicasToken(t *testing.T) {
@@ -787,7 +766,8 @@ func TestStoredSourceUsesOtherReplicasToken(t *testing.T) {
 	assert.Equal(t, int64(1), store.locks.Load())
 	inStore, err := store.Load(context.Background(), "b2b")
 	require.NoError(t, err)
-	assert.Same(t, tok, inStore, "token handed out before it was saved")
+	assert.Equal(t, tok.AccessToken, inStore.AccessToken, "token handed out before it was saved")
+	assert.True(t, tok.Expiry.Equal(inStore.Expiry))
 
 	// A replica renews first: its token is picked up without a fetch.
 	clock.Advance(15 * time.Minute)
@@ -809,7 +789,7 @@ func TestStoredSourceSaveFails(t *testing.T) {
 	clock := newSrcClock()
 	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer("secret-access-token-xyz") })
 	store := newSrcStore()
-	store.saveErr = errors.New("disk full")
+	store.failSaves(errors.New("disk full"))
 	src := p.b2b(clock).StoredTokenSource(context.Background(), store, "b2b")
 
 	tok, err := src.Token()
@@ -938,7 +918,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	tok, err := b2b2c.Exchange(ctx, "auth-code")
 	require.NoError(t, err)
 	store := newSrcStore()
-	store.saveErr = errors.New("read-only")
+	store.failSaves(errors.New("read-only"))
 	src := b2b2c.StoredTokenSource(ctx, store, "customer-1")
 	src2 := b2b2c.TokenSource(ctx, tok)
 	src2.(TokenInvalidator).Invalidate(tok)
@@ -946,9 +926,9 @@ func TestNoSecretsInOutput(t *testing.T) {
 	_, err = src.Token() // ErrReauthorize: nothing stored
 	errs = append(errs, err)
 	storeErrSrc := b2b2c.StoredTokenSource(ctx, store, "customer-1")
-	store.saveErr = nil
+	store.failSaves(nil)
 	require.NoError(t, store.Save(ctx, "customer-1", tok))
-	store.saveErr = errors.New("read-only")
+	store.failSaves(errors.New("read-only"))
 	clock.Advance(20 * time.Minute)
 	_, err = storeErrSrc.Token() // refresh works, save fails: *StoreError
 	var se *StoreError
