@@ -48,9 +48,11 @@ import (
 // anew with a new timestamp and the same X-EXTERNAL-ID (the provider rejected
 // the first attempt before processing it). Nothing else is ever retried.
 //
-// The caller's request is never modified, and its body is always closed. A
-// Transport is safe for concurrent use; its fields must not change while it
-// is in use.
+// The body is read into memory (SNAP bodies are small), so the retry can
+// always replay it. The caller's request is never modified, and its body is
+// always closed. HTTP answers, 4xx and 5xx included, are returned as
+// responses, never as errors. A Transport is safe for concurrent use; its
+// fields must not change while it is in use.
 type Transport struct {
 	// Base is the RoundTripper that sends the signed requests. Nil means
 	// http.DefaultTransport.
