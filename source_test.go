@@ -276,7 +276,7 @@ func (g *gate) open() {
 	select {
 	case g.pass <- struct{}{}:
 	case <-time.After(10 * time.Second):
-		g.t.Fatal("no request waiting at the gate")
+		g.t.Error("no request waiting at the gate") // not Fatal: open may run in its own goroutine
 	}
 }
 
