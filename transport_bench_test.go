@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -150,5 +149,5 @@ func TestBenchPrettyBodyIsOneKiB(t *testing.T) {
 	if len(body) < 1024 || len(body) > 1100 || !json.Valid(body) || !bytes.Contains(body, []byte("\n    ")) {
 		t.Fatalf("benchmark body: %d bytes, valid %v", len(body), json.Valid(body))
 	}
-	t.Log(fmt.Sprintf("benchmark body: %d bytes", len(body)))
+	t.Logf("benchmark body: %d bytes", len(body))
 }
