@@ -68,8 +68,10 @@ type Error struct {
 	Body []byte
 }
 
-// Error returns "snapauth: <status>: <code> <message>".
-func (e *Error) Error() string {
+// Error returns "snapauth: <status>: <code> <message>". It has a value
+// receiver so that an Error printed by value shows this text too, never the
+// fields (Body may echo a secret of the request).
+func (e Error) Error() string {
 	msg := "snapauth: " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 	if e.ResponseCode != "" {
 		msg += ": " + e.ResponseCode
@@ -78,6 +80,13 @@ func (e *Error) Error() string {
 		msg += " " + e.ResponseMessage
 	}
 	return msg
+}
+
+// GoString is the %#v form: the fields with Body's length only, since a
+// provider's answer may echo a refresh token or an authorization code.
+func (e Error) GoString() string {
+	return fmt.Sprintf("snapauth.Error{StatusCode:%d, ResponseCode:%q, ResponseMessage:%q, ServiceCode:%q, CaseCode:%q, RetryAfter:%d, Body:[]byte{ /* %d bytes, not printed */ }}",
+		e.StatusCode, e.ResponseCode, e.ResponseMessage, e.ServiceCode, e.CaseCode, e.RetryAfter, len(e.Body))
 }
 
 // Is reports whether e matches one of the package's sentinel errors.
@@ -755,7 +764,9 @@ type StoreError struct {
 	Err   error
 }
 
-func (e *StoreError) Error() string {
+// Error names the key and the store's error, never the token. It has a
+// value receiver so that a StoreError printed by value shows this text too.
+func (e StoreError) Error() string {
 	return fmt.Sprintf("snapauth: new token for key %q not saved: %v", e.Key, e.Err)
 }
 
