@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -103,25 +104,48 @@ func (c *B2B2CConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2
 	}
 	tok, err := c.exchanger().exchange(ctx, req)
 	var apiErr *Error
-	if errors.As(err, &apiErr) {
-		switch apiErr.status() {
-		case http.StatusUnauthorized, http.StatusForbidden, http.StatusNotFound:
-			return nil, fmt.Errorf("%w: %w", ErrReauthorize, apiErr)
-		}
+	if errors.As(err, &apiErr) && refreshRejected(apiErr) {
+		return nil, fmt.Errorf("%w: %w", ErrReauthorize, apiErr)
 	}
 	return tok, err
 }
 
-// refreshGrant renews old with its refresh token, refusing early when the
-// refresh token is known to have expired.
-func (c *B2B2CConfig) refreshGrant(ctx context.Context, old *oauth2.Token) (*oauth2.Token, error) {
-	if old == nil || old.RefreshToken == "" {
-		return nil, fmt.Errorf("%w (no refresh token held)", ErrReauthorize)
+// refreshRejected reports whether a provider's answer to a refresh says the
+// refresh token itself is no good (401 cases 01-04, 403, 404), rather than
+// the request's signature or clock (401 case 00), which re-linking the
+// customer's account would not mend.
+func refreshRejected(e *Error) bool {
+	switch e.status() {
+	case http.StatusUnauthorized:
+		return errors.Is(e, ErrInvalidToken)
+	case http.StatusForbidden, http.StatusNotFound:
+		return true
 	}
-	if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
-		return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
+	return false
+}
+
+// refreshGrant returns the grant of one source: it renews old with its
+// refresh token, refusing without a request when that refresh token is known
+// to have expired or was already refused, so that a source whose customer
+// must link again does not ask the provider on every call.
+func (c *B2B2CConfig) refreshGrant() grantFunc {
+	var refused atomic.Pointer[string]
+	return func(ctx context.Context, old *oauth2.Token) (*oauth2.Token, error) {
+		if old == nil || old.RefreshToken == "" {
+			return nil, fmt.Errorf("%w (no refresh token held)", ErrReauthorize)
+		}
+		if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
+			return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
+		}
+		if r := refused.Load(); r != nil && *r == old.RefreshToken {
+			return nil, fmt.Errorf("%w (the provider already refused this refresh token)", ErrReauthorize)
+		}
+		tok, err := c.Refresh(ctx, old.RefreshToken)
+		if errors.Is(err, ErrReauthorize) {
+			refused.Store(&old.RefreshToken)
+		}
+		return tok, err
 	}
-	return c.Refresh(ctx, old.RefreshToken)
 }
 
 // TokenSource returns a cached source of customer access tokens starting
@@ -131,7 +155,7 @@ func (c *B2B2CConfig) refreshGrant(ctx context.Context, old *oauth2.Token) (*oau
 // The source implements ContextTokenSource and TokenInvalidator.
 func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.TokenSource {
 	f := freshness{now: c.Now, early: c.EarlyRefresh}
-	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant), f, c.FetchTimeout, t)
+	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant()), f, c.FetchTimeout, t)
 }
 
 // StoredTokenSource returns a cached source of customer access tokens kept in
@@ -143,7 +167,7 @@ func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.T
 // the error is a *StoreError holding the new token.
 func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, key string) oauth2.TokenSource {
 	f := freshness{now: c.Now, early: c.EarlyRefresh}
-	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant), f, c.FetchTimeout, nil)
+	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant()), f, c.FetchTimeout, nil)
 }
 
 // AuthCodeURL returns the URL of the provider's account-binding page

@@ -405,12 +405,47 @@ func TestB2B2CSourceReauthorize(t *testing.T) {
 	// ErrReauthorize with the provider's *Error inside.
 	unknown := (&oauth2.Token{AccessToken: "old", RefreshToken: "rt-unknown", Expiry: clock.Now().Add(-time.Minute)}).
 		WithExtra(map[string]any{"refreshTokenExpiryTime": clock.Now().Add(time.Hour).Format(time.RFC3339)})
-	_, err = cfg.TokenSource(context.Background(), unknown).Token()
+	src := cfg.TokenSource(context.Background(), unknown)
+	_, err = src.Token()
 	require.ErrorIs(t, err, ErrReauthorize)
 	var e *Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, 401, e.StatusCode)
 	assert.Equal(t, int64(1), p.hits.Load())
+
+	// Asking again does not spend another request on the refused token.
+	for range 3 {
+		_, err = src.Token()
+		require.ErrorIs(t, err, ErrReauthorize)
+	}
+	assert.Equal(t, int64(1), p.hits.Load())
+}
+
+// A 401 case 00 on refresh speaks of the request (signature, clock, client
+// key), not of the refresh token: re-linking would not help, so it is not
+// ErrReauthorize; 403 and 404 are.
+func TestB2B2CRefreshUnauthorizedIsNotReauthorize(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		body   string
+		reauth bool
+	}{
+		{401, `{"responseCode":"4017400","responseMessage":"Unauthorized. [Signature]"}`, false},
+		{401, `{"responseCode":"4017402","responseMessage":"Invalid Customer Token"}`, true},
+		{403, `{"responseCode":"4037400","responseMessage":"Forbidden"}`, true},
+		{404, `{"responseCode":"4047401","responseMessage":"Not Found"}`, true},
+		{400, `{"responseCode":"4007401","responseMessage":"Invalid Field Format"}`, false},
+	} {
+		t.Run(tc.body, func(t *testing.T) {
+			clock := newSrcClock()
+			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return srcAnswer{Status: tc.status, Body: tc.body} })
+			_, err := p.b2b2c(clock).Refresh(context.Background(), "rt-1")
+			var e *Error
+			require.ErrorAs(t, err, &e)
+			assert.Equal(t, tc.reauth, errors.Is(err, ErrReauthorize))
+			assert.Equal(t, tc.status, e.StatusCode)
+		})
+	}
 }
 
 func TestB2B2CStoredSource(t *testing.T) {
