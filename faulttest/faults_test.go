@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -109,7 +110,11 @@ func requireRetryable(t testing.TB, err error) {
 	require.Truef(t, errors.Is(err, snapauth.ErrTemporary) || errors.Is(err, context.DeadlineExceeded),
 		"error %q matches neither snapauth.ErrTemporary nor context.DeadlineExceeded", err)
 	require.NotErrorIs(t, err, snapauth.ErrReauthorize)
-	require.True(t, strings.HasPrefix(err.Error(), "snapauth: "), "error text %q lacks the package prefix", err)
+	text := err.Error()
+	if ue, ok := err.(*url.Error); ok {
+		text = ue.Err.Error() // net/http's "Post URL: " before snapauth's error
+	}
+	require.True(t, strings.HasPrefix(text, "snapauth: "), "error text %q lacks the package prefix", err)
 }
 
 // failWithin asks src for a token with deadline d and checks that a
