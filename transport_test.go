@@ -876,12 +876,11 @@ func TestTransportNoRetryWithoutAFreshToken(t *testing.T) {
 		tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
 			resp, err := http.DefaultTransport.RoundTrip(r)
 			if err == nil {
-				resp.Body = &closeCounter{Reader: resp.Body, closes: atomic.Int32{}}
-				inner := resp.Body.(*closeCounter)
+				inner := resp.Body
 				resp.Body = struct {
 					io.Reader
 					io.Closer
-				}{inner, closerFunc(func() error { respClosed.Add(1); return nil })}
+				}{inner, closerFunc(func() error { respClosed.Add(1); return inner.Close() })}
 			}
 			return resp, err
 		})
