@@ -1,0 +1,563 @@
+package redisstore_test
+
+// The fleet tests run 8 copies of this test binary as separate OS processes
+// (TestHelperProcess, selected by $REDISSTORE_FLEET), sharing one Redis and
+// one SNAP token provider served by the parent with httptest. The provider
+// verifies every token signature with the public half of an RSA key the
+// parent generated (the children read the private half from a 0600 file)
+// and counts the fetches.
+
+import (
+	"bufio"
+	"context"
+	"crypto"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/redisstore"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+const (
+	helperEnv     = "REDISSTORE_FLEET" // the mode of a child: b2b or b2b2c
+	fleetSize     = 8
+	fleetClient   = "fleet-client-key"
+	fleetLifetime = 3 * time.Second // of every token the provider issues
+	fleetDeadline = 60 * time.Second
+)
+
+// fleetKey is the partner's RSA key, one per test binary.
+var fleetKey = sync.OnceValue(func() *rsa.PrivateKey {
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		panic(err)
+	}
+	return k
+})
+
+// provider is a SNAP token endpoint for B2B and B2B2C tokens that checks
+// every request like a provider does and counts what it did.
+type provider struct {
+	pub *rsa.PublicKey
+
+	mu            sync.Mutex
+	requests      int         // token requests received
+	fetches       []time.Time // B2B tokens issued, when
+	refreshes     []time.Time // B2B2C refreshes done, when
+	rejections    int         // refresh tokens refused as reused or unknown
+	badRequests   []string    // signature or protocol failures
+	refreshToken  string      // the customer's only valid refresh token
+	accessToken   string      // the newest customer access token
+	blockFirst    bool        // hold the first request until its client is gone
+	firstRequest  chan time.Time
+	refreshExpiry time.Time
+}
+
+func newProvider(t *testing.T) (*provider, *httptest.Server) {
+	p := &provider{pub: &fleetKey().PublicKey, firstRequest: make(chan time.Time, 1), refreshExpiry: time.Now().Add(time.Hour)}
+	srv := httptest.NewServer(http.HandlerFunc(p.serve))
+	t.Cleanup(srv.Close)
+	return p, srv
+}
+
+func (p *provider) answer(w http.ResponseWriter, status int, body map[string]any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(body)
+}
+
+func (p *provider) refuse(w http.ResponseWriter, service, why string) {
+	p.mu.Lock()
+	p.badRequests = append(p.badRequests, why)
+	p.mu.Unlock()
+	p.answer(w, http.StatusUnauthorized, map[string]any{"responseCode": "401" + service + "00", "responseMessage": "Unauthorized. [" + why + "]"})
+}
+
+func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
+	service := map[string]string{"/v1.0/access-token/b2b": "73", "/v1.0/access-token/b2b2c": "74"}[r.URL.Path]
+	if service == "" || r.Method != http.MethodPost {
+		http.NotFound(w, r)
+		return
+	}
+	// Reading the whole body lets the server notice a client that goes away
+	// (it watches the connection only after the body).
+	raw, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	p.requests++
+	first := p.requests == 1
+	p.mu.Unlock()
+	if first && p.blockFirst {
+		p.firstRequest <- time.Now()
+		select { // the client was killed: its connection closes
+		case <-r.Context().Done():
+		case <-time.After(fleetDeadline):
+		}
+		return
+	}
+
+	// The token signature, recomputed from the headers received.
+	ts := r.Header.Get("X-TIMESTAMP")
+	when, err := time.Parse("2006-01-02T15:04:05Z07:00", ts)
+	switch {
+	case r.Header.Get("Content-Type") != "application/json":
+		p.refuse(w, service, "Content-Type")
+		return
+	case r.Header.Get("X-CLIENT-KEY") != fleetClient:
+		p.refuse(w, service, "Unknown client")
+		return
+	case err != nil || time.Since(when).Abs() > 5*time.Minute:
+		p.refuse(w, service, "Timestamp")
+		return
+	}
+	sig, err := base64.StdEncoding.DecodeString(r.Header.Get("X-SIGNATURE"))
+	digest := sha256.Sum256([]byte(fleetClient + "|" + ts))
+	if err != nil || rsa.VerifyPKCS1v15(p.pub, crypto.SHA256, digest[:], sig) != nil {
+		p.refuse(w, service, "Signature")
+		return
+	}
+	var body struct {
+		GrantType    string `json:"grantType"`
+		RefreshToken string `json:"refreshToken"`
+	}
+	if err := json.Unmarshal(raw, &body); err != nil {
+		p.refuse(w, service, "body")
+		return
+	}
+
+	now := time.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case service == "73" && body.GrantType == "client_credentials":
+		p.fetches = append(p.fetches, now)
+		p.answer(w, http.StatusOK, map[string]any{
+			"responseCode": "2007300", "responseMessage": "Successful",
+			"accessToken": fmt.Sprintf("b2b-%d", len(p.fetches)), "tokenType": "Bearer",
+			"expiresIn": fmt.Sprint(int(fleetLifetime / time.Second)),
+		})
+	case service == "74" && body.GrantType == "refresh_token":
+		if body.RefreshToken != p.refreshToken {
+			p.rejections++
+			p.answer(w, http.StatusUnauthorized, map[string]any{"responseCode": "4017401", "responseMessage": "Invalid Token (refresh token reused)"})
+			return
+		}
+		p.refreshes = append(p.refreshes, now)
+		n := len(p.refreshes)
+		p.accessToken, p.refreshToken = fmt.Sprintf("cat-%d", n), fmt.Sprintf("rt-%d", n)
+		p.answer(w, http.StatusOK, map[string]any{
+			"responseCode": "2007400", "responseMessage": "Successful",
+			"accessToken": p.accessToken, "tokenType": "Bearer", "refreshToken": p.refreshToken,
+			"accessTokenExpiryTime":  snapauth.FormatTimestamp(now.Add(fleetLifetime).In(snapauth.Jakarta)),
+			"refreshTokenExpiryTime": snapauth.FormatTimestamp(p.refreshExpiry.In(snapauth.Jakarta)),
+		})
+	default:
+		p.badRequests = append(p.badRequests, "grantType "+body.GrantType)
+		p.answer(w, http.StatusBadRequest, map[string]any{"responseCode": "400" + service + "01", "responseMessage": "Invalid Field Format grantType"})
+	}
+}
+
+// fleetEvent is a line a child printed ("ready", "token", "done", "error")
+// or its exit ("exit").
+type fleetEvent struct {
+	child int
+	kind  string
+	args  []string
+	at    time.Time
+	err   error // for exit
+}
+
+type fleetChild struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// fleet starts children and collects their events.
+type fleet struct {
+	t        *testing.T
+	env      []string
+	events   chan fleetEvent
+	children []*fleetChild
+	tokens   map[int][]string // access tokens each child saw, in order
+}
+
+func newFleet(t *testing.T, srv *httptest.Server, prefix string, extra ...string) *fleet {
+	der, err := x509.MarshalPKCS8PrivateKey(fleetKey())
+	require.NoError(t, err)
+	keyFile := writeFile0600(t, "partner.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	fi, err := os.Stat(keyFile)
+	require.NoError(t, err)
+	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
+	f := &fleet{
+		t:      t,
+		env:    append([]string{"FLEET_URL=" + srv.URL, "FLEET_KEYFILE=" + keyFile, "FLEET_PREFIX=" + prefix, "REDIS_ADDR=" + redisAddr}, extra...),
+		events: make(chan fleetEvent, 1024),
+		tokens: map[int][]string{},
+	}
+	t.Cleanup(func() {
+		for i, c := range f.children {
+			_ = c.cmd.Process.Kill()
+			if t.Failed() {
+				t.Logf("child %d stderr:\n%s", i, c.stderr.String())
+			}
+		}
+	})
+	return f
+}
+
+// start starts a child in mode, which stops once it holds the access token
+// target.
+func (f *fleet) start(mode, target string) int {
+	t := f.t
+	i := len(f.children)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode, "FLEET_TARGET="+target), f.env...)
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	c := &fleetChild{cmd: cmd, stdin: stdin, stderr: &syncBuffer{}}
+	cmd.Stderr = c.stderr
+	require.NoError(t, cmd.Start())
+	f.children = append(f.children, c)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if rest, ok := strings.CutPrefix(sc.Text(), "fleet: "); ok {
+				fields := strings.Fields(rest)
+				if len(fields) > 0 {
+					f.events <- fleetEvent{child: i, kind: fields[0], args: fields[1:], at: time.Now()}
+				}
+			}
+		}
+		err := cmd.Wait()
+		f.events <- fleetEvent{child: i, kind: "exit", at: time.Now(), err: err}
+	}()
+	return i
+}
+
+// await collects events until n events of kind arrived, and fails the test
+// on an error line, an unexpected exit (unless allowExit) or the deadline.
+func (f *fleet) await(kind string, n int, allowExit map[int]bool) []fleetEvent {
+	t := f.t
+	t.Helper()
+	deadline := time.After(fleetDeadline)
+	var got []fleetEvent
+	for len(got) < n {
+		select {
+		case e := <-f.events:
+			switch {
+			case e.kind == "token":
+				f.tokens[e.child] = append(f.tokens[e.child], e.args[0])
+			case e.kind == "error":
+				t.Fatalf("child %d: %s", e.child, strings.Join(e.args, " "))
+			case e.kind == "exit" && kind != "exit" && !allowExit[e.child]:
+				t.Fatalf("child %d exited early: %v\n%s", e.child, e.err, f.children[e.child].stderr.String())
+			}
+			if e.kind == kind {
+				got = append(got, e)
+			}
+		case <-deadline:
+			t.Fatalf("%d of %d %q events before the deadline", len(got), n, kind)
+		}
+	}
+	return got
+}
+
+// run starts children [from, to) with a "go" line on their stdin, so that
+// they begin at once.
+func (f *fleet) goAll(children ...int) {
+	for _, i := range children {
+		_, err := io.WriteString(f.children[i].stdin, "go\n")
+		require.NoError(f.t, err)
+	}
+}
+
+// startAll starts n children in mode and waits until every one is ready.
+func (f *fleet) startAll(n int, mode, target string) []int {
+	var ids []int
+	for range n {
+		ids = append(ids, f.start(mode, target))
+	}
+	f.await("ready", n, nil)
+	return ids
+}
+
+func requireExitedCleanly(t *testing.T, f *fleet, exits []fleetEvent) {
+	t.Helper()
+	for _, e := range exits {
+		require.NoErrorf(t, e.err, "child %d: %s", e.child, f.children[e.child].stderr.String())
+	}
+}
+
+// TestFleetB2B: 8 processes start cold at once, then run through two
+// expiries of a 3 s token: the provider must see one fetch per expiry for
+// the whole fleet.
+func TestFleetB2B(t *testing.T) {
+	p, srv := newProvider(t)
+	c := newClient(t)
+	f := newFleet(t, srv, testPrefix(t, c))
+	ids := f.startAll(fleetSize, "b2b", "b2b-3")
+	start := time.Now()
+	f.goAll(ids...)
+	f.await("done", fleetSize, nil)
+	requireExitedCleanly(t, f, f.await("exit", fleetSize, nil))
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Empty(t, p.badRequests, "requests the provider refused")
+	require.Len(t, p.fetches, 3, "fetches for the fleet: one cold, one per expiry")
+	require.Equal(t, 3, p.requests)
+	for i := 1; i < len(p.fetches); i++ {
+		gap := p.fetches[i].Sub(p.fetches[i-1])
+		require.Greaterf(t, gap, fleetLifetime*2/3, "fetch %d came %v after the previous, before the token was due", i+1, gap)
+	}
+	for i := range ids {
+		seen := f.tokens[i]
+		require.Equal(t, "b2b-3", seen[len(seen)-1], "child %d", i)
+		require.IsIncreasing(t, seen, "child %d went back to an older token", i)
+	}
+	t.Logf("fleet of %d processes: %d token fetches in %v (1 cold + 1 per expiry for 2 expiries of a %v token); "+
+		"fetch times after start: %v, %v, %v", fleetSize, len(p.fetches), time.Since(start).Round(time.Millisecond), fleetLifetime,
+		p.fetches[0].Sub(start).Round(time.Millisecond), p.fetches[1].Sub(start).Round(time.Millisecond), p.fetches[2].Sub(start).Round(time.Millisecond))
+}
+
+// TestFleetB2B2C: 8 processes hold one customer's expired token and refresh
+// it at once, then again at its expiry, against a provider that rejects a
+// refresh token used twice.
+func TestFleetB2B2C(t *testing.T) {
+	p, srv := newProvider(t)
+	c := newClient(t)
+	prefix := testPrefix(t, c)
+	// The customer linked the account earlier; the access token has expired.
+	p.refreshToken = "rt-0"
+	seed := (&oauth2.Token{AccessToken: "cat-0", TokenType: "Bearer", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute), ExpiresIn: 3}).
+		WithExtra(map[string]any{"refreshTokenExpiryTime": snapauth.FormatTimestamp(p.refreshExpiry)})
+	store := redisstore.New(c, redisstore.WithKeyPrefix(prefix))
+	require.NoError(t, store.Save(context.Background(), "customer-42", seed))
+
+	f := newFleet(t, srv, prefix)
+	ids := f.startAll(fleetSize, "b2b2c", "cat-2")
+	f.goAll(ids...)
+	done := f.await("done", fleetSize, nil)
+	requireExitedCleanly(t, f, f.await("exit", fleetSize, nil))
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Empty(t, p.badRequests)
+	require.Zero(t, p.rejections, "refresh tokens spent twice")
+	require.Len(t, p.refreshes, 2, "refreshes: one for the expired token, one at its expiry")
+	require.Greater(t, p.refreshes[1].Sub(p.refreshes[0]), fleetLifetime*2/3-time.Second) // expiry times are whole seconds
+	for _, e := range done {
+		require.Equal(t, []string{p.accessToken, p.refreshToken}, e.args, "child %d does not hold the newest token", e.child)
+	}
+	stored, err := store.Load(context.Background(), "customer-42")
+	require.NoError(t, err)
+	require.Equal(t, p.accessToken, stored.AccessToken)
+	require.Equal(t, p.refreshToken, stored.RefreshToken, "the store holds the newest refresh token")
+	require.True(t, snapauth.RefreshTokenExpiry(stored).Equal(p.refreshExpiry.Truncate(time.Second)))
+	t.Logf("fleet of %d processes, one customer: %d refreshes (1 at once from an expired token + 1 at expiry), %d rejections, newest token held by all %d",
+		fleetSize, len(p.refreshes), p.rejections, len(done))
+}
+
+// TestFleetLockHolderKilled: a process is SIGKILLed while it holds the lock
+// and its fetch is in flight; the 7 others, waiting on the lock, proceed
+// once the lock's TTL (2 s here) ends, and fetch exactly once.
+func TestFleetLockHolderKilled(t *testing.T) {
+	const lockTTL = 2 * time.Second
+	p, srv := newProvider(t)
+	p.blockFirst = true
+	c := newClient(t)
+	prefix := testPrefix(t, c)
+	f := newFleet(t, srv, prefix, "FLEET_LOCK_TTL="+lockTTL.String())
+	store := redisstore.New(c, redisstore.WithKeyPrefix(prefix))
+
+	holder := f.startAll(1, "b2b", "b2b-1")[0]
+	goHolder := time.Now()
+	f.goAll(holder)
+	var firstRequest time.Time
+	select {
+	case firstRequest = <-p.firstRequest:
+	case <-time.After(fleetDeadline):
+		t.Fatal("the first child never asked for a token")
+	}
+	pttl, err := c.PTTL(context.Background(), store.LockKey("b2b")).Result()
+	require.NoError(t, err)
+	require.True(t, pttl > 0 && pttl <= lockTTL, "the holder's lock is in Redis with the 2 s TTL (PTTL %v)", pttl)
+
+	others := f.startAll(fleetSize-1, "b2b", "b2b-1")
+	f.goAll(others...)
+	require.NoError(t, f.children[holder].cmd.Process.Signal(os.Kill))
+	killed := time.Now()
+	exits := f.await("exit", 1, map[int]bool{holder: true})
+	require.Equal(t, holder, exits[0].child)
+	var exitErr *exec.ExitError
+	require.True(t, errors.As(exits[0].err, &exitErr), "the holder was killed: %v", exits[0].err)
+
+	f.await("done", fleetSize-1, nil)
+	requireExitedCleanly(t, f, f.await("exit", fleetSize-1, nil))
+
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	require.Empty(t, p.badRequests)
+	require.Equal(t, 2, p.requests, "the killed holder's request and one fetch after its lock expired")
+	require.Len(t, p.fetches, 1)
+	waited := p.fetches[0].Sub(goHolder)
+	require.GreaterOrEqual(t, waited, lockTTL, "a waiter fetched before the dead holder's lock expired")
+	require.Less(t, p.fetches[0].Sub(firstRequest), lockTTL+5*time.Second, "the waiters did not proceed after the lock TTL")
+	t.Logf("holder killed %v after taking the lock; the %d others fetched once, %v after the holder's first request (lock TTL %v)",
+		killed.Sub(firstRequest).Round(time.Millisecond), fleetSize-1, p.fetches[0].Sub(firstRequest).Round(time.Millisecond), lockTTL)
+}
+
+// TestFleetProviderRefuses shows that the fleet's provider catches what the
+// fleet tests count on it to catch: a refresh token used twice, and a
+// signature by another key.
+func TestFleetProviderRefuses(t *testing.T) {
+	ctx := context.Background()
+	p, srv := newProvider(t)
+	p.refreshToken = "rt-0"
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: fleetKey(), MaxRetries: -1}
+	tok, err := cfg.Refresh(ctx, "rt-0")
+	require.NoError(t, err)
+	require.Equal(t, "rt-1", tok.RefreshToken)
+	_, err = cfg.Refresh(ctx, "rt-0")
+	require.ErrorIs(t, err, snapauth.ErrReauthorize)
+	require.Equal(t, 1, p.rejections)
+
+	other, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	b2b := &snapauth.B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: fleetClient, PrivateKey: other, MaxRetries: -1}
+	_, err = b2b.Token(ctx)
+	var apiErr *snapauth.Error
+	require.ErrorAs(t, err, &apiErr)
+	require.Equal(t, "4017300", apiErr.ResponseCode)
+	require.Equal(t, []string{"Signature"}, p.badRequests)
+	require.Empty(t, p.fetches)
+
+	b2b.PrivateKey = fleetKey()
+	tok, err = b2b.Token(ctx)
+	require.NoError(t, err)
+	require.Equal(t, "b2b-1", tok.AccessToken)
+}
+
+// TestHelperProcess is a member of a fleet when $REDISSTORE_FLEET is set,
+// and does nothing otherwise.
+func TestHelperProcess(t *testing.T) {
+	mode := os.Getenv(helperEnv)
+	if mode == "" {
+		t.Skip("a child process of the fleet tests")
+	}
+	if err := fleetMember(mode); err != nil {
+		fmt.Printf("fleet: error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(1)
+	}
+}
+
+// fleetMember says "ready", waits for "go" on stdin, then asks its token
+// source for a token every 10 ms, printing each new access token, until it
+// holds $FLEET_TARGET.
+func fleetMember(mode string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetDeadline)
+	defer cancel()
+	keyPEM, err := os.ReadFile(os.Getenv("FLEET_KEYFILE"))
+	if err != nil {
+		return err
+	}
+	key, err := snapauth.ParsePrivateKey(keyPEM)
+	if err != nil {
+		return err
+	}
+	opts := []redisstore.Option{redisstore.WithKeyPrefix(os.Getenv("FLEET_PREFIX")), redisstore.WithPollInterval(10 * time.Millisecond)}
+	if v := os.Getenv("FLEET_LOCK_TTL"); v != "" {
+		ttl, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, redisstore.WithLockTTL(ttl))
+	}
+	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
+	defer client.Close()
+	store := redisstore.New(client, opts...)
+	url := os.Getenv("FLEET_URL")
+
+	var src oauth2.TokenSource
+	switch mode {
+	case "b2b":
+		cfg := &snapauth.B2BConfig{TokenURL: url + "/v1.0/access-token/b2b", ClientKey: fleetClient, PrivateKey: key}
+		src = cfg.StoredTokenSource(ctx, store, "b2b")
+	case "b2b2c":
+		cfg := &snapauth.B2B2CConfig{TokenURL: url + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: key}
+		src = cfg.StoredTokenSource(ctx, store, "customer-42")
+	default:
+		return fmt.Errorf("unknown mode %q", mode)
+	}
+
+	fmt.Println("fleet: ready")
+	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+	if err != nil || line != "go\n" {
+		return fmt.Errorf("no go line on stdin: %q, %v", line, err)
+	}
+	target := os.Getenv("FLEET_TARGET")
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	last := ""
+	for {
+		tok, err := src.Token()
+		if err != nil {
+			return err
+		}
+		if tok.AccessToken != last {
+			last = tok.AccessToken
+			fmt.Printf("fleet: token %s\n", last)
+		}
+		if last == target {
+			fmt.Printf("fleet: done %s %s\n", tok.AccessToken, tok.RefreshToken)
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("no token %s before the deadline (last %s)", target, last)
+		case <-tick.C:
+		}
+	}
+}

@@ -1,0 +1,273 @@
+// Package redisstore is a snapauth.TokenStore in Redis, for a fleet of
+// replicas that must share SNAP tokens: one B2B token fetched per expiry for
+// the whole fleet, and a customer's rotating B2B2C refresh token spent by
+// one replica at a time.
+//
+// A Store keeps each token as the JSON of snapauth.MarshalToken under
+// "<prefix>{<key>}", with a time to live until the token is useless, and
+// implements snapauth.Locker with a lock under "<prefix>{<key>}:lock". The
+// braces are a Redis Cluster hash tag: a token and its lock live in one hash
+// slot, and different keys spread over the cluster. Any
+// redis.UniversalClient works: a single node, Sentinel (failover) or
+// Cluster client.
+//
+//	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
+//	store := redisstore.New(client)
+//	src := b2bConfig.StoredTokenSource(ctx, store, "b2b")
+package redisstore
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/snapauth/snapauth"
+	"golang.org/x/oauth2"
+)
+
+// Defaults of the options.
+const (
+	// DefaultKeyPrefix starts the name of every Redis key of a Store.
+	DefaultKeyPrefix = "snapauth:"
+	// DefaultLockTTL is how long a lock lives if its holder never releases
+	// it (a crashed process): longer than a token fetch with its retries.
+	DefaultLockTTL = 30 * time.Second
+	// DefaultPollInterval is how often a waiter tries to take a held lock.
+	DefaultPollInterval = 50 * time.Millisecond
+	// DefaultExpiryGrace is how long a token outlives its expiry in Redis,
+	// so that replicas whose clocks lag still find it.
+	DefaultExpiryGrace = time.Minute
+)
+
+// unlockTimeout bounds the compare-and-delete of an unlock; if it fails the
+// lock expires after its TTL.
+const unlockTimeout = 5 * time.Second
+
+// Store is a snapauth.TokenStore and snapauth.Locker in Redis. It is safe
+// for concurrent use, and any number of Stores (in any number of processes)
+// with the same prefix on the same Redis share tokens and locks. Create it
+// with New. Its String method names its prefix, never a token.
+type Store struct {
+	client  redis.UniversalClient
+	prefix  string
+	lockTTL time.Duration
+	poll    time.Duration
+	grace   time.Duration
+	now     func() time.Time
+}
+
+// An Option changes a default of New.
+type Option func(*Store)
+
+// WithKeyPrefix sets the prefix of every Redis key of the store (default
+// DefaultKeyPrefix), so that several applications or environments can share
+// one Redis. The prefix should not contain braces, which would change the
+// Cluster hash tag.
+func WithKeyPrefix(prefix string) Option {
+	return func(s *Store) { s.prefix = prefix }
+}
+
+// WithLockTTL sets how long a lock lives unless released (default
+// DefaultLockTTL). It must be longer than a token fetch, retries included,
+// or a second replica may fetch while the first still does; it is also how
+// long the fleet waits after a replica dies holding the lock. Zero or
+// negative means the default.
+func WithLockTTL(ttl time.Duration) Option {
+	return func(s *Store) {
+		if ttl > 0 {
+			s.lockTTL = ttl
+		}
+	}
+}
+
+// WithPollInterval sets how often a waiter tries to take a held lock
+// (default DefaultPollInterval). Zero or negative means the default.
+func WithPollInterval(d time.Duration) Option {
+	return func(s *Store) {
+		if d > 0 {
+			s.poll = d
+		}
+	}
+}
+
+// WithExpiryGrace sets how long a token outlives its expiry in Redis
+// (default DefaultExpiryGrace). Negative means zero.
+func WithExpiryGrace(d time.Duration) Option {
+	return func(s *Store) { s.grace = max(d, 0) }
+}
+
+// WithClock sets the clock used to compute time-to-live values (default
+// time.Now). A nil now means time.Now.
+func WithClock(now func() time.Time) Option {
+	return func(s *Store) {
+		if now != nil {
+			s.now = now
+		}
+	}
+}
+
+// New returns a Store keeping tokens in Redis through client, which must
+// not be nil (New panics otherwise). Options change the defaults.
+func New(client redis.UniversalClient, opts ...Option) *Store {
+	if client == nil {
+		panic("redisstore: New: nil client")
+	}
+	s := &Store{
+		client:  client,
+		prefix:  DefaultKeyPrefix,
+		lockTTL: DefaultLockTTL,
+		poll:    DefaultPollInterval,
+		grace:   DefaultExpiryGrace,
+		now:     time.Now,
+	}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// TokenKey returns the Redis key holding key's token: the prefix, then key
+// in braces (a Cluster hash tag) with "%", "{" and "}" percent-encoded; the
+// empty key is written as a lone "%", which no other key produces, so that
+// the hash tag is never empty.
+func (s *Store) TokenKey(key string) string {
+	esc := "%"
+	if key != "" {
+		esc = strings.NewReplacer("%", "%25", "{", "%7B", "}", "%7D").Replace(key)
+	}
+	return s.prefix + "{" + esc + "}"
+}
+
+// LockKey returns the Redis key of key's lock: TokenKey(key) + ":lock", in
+// the same Cluster hash slot as the token.
+func (s *Store) LockKey(key string) string {
+	return s.TokenKey(key) + ":lock"
+}
+
+// TTL returns the time to live Save gives t: until the expiry of its refresh
+// token (from the refreshTokenExpiryTime extra, or its access token's expiry
+// if later) when t has a refresh token, else until the expiry of its access
+// token; plus the grace (WithExpiryGrace). It returns 0, meaning no expiry,
+// when that time is unknown: a refresh token of unknown lifetime is never
+// dropped. A time already past gives the grace alone (at least 1 ms).
+func (s *Store) TTL(t *oauth2.Token) time.Duration {
+	exp := t.Expiry
+	if t.RefreshToken != "" {
+		rexp := snapauth.RefreshTokenExpiry(t)
+		if rexp.IsZero() {
+			return 0
+		}
+		if rexp.After(exp) {
+			exp = rexp
+		}
+	}
+	if exp.IsZero() {
+		return 0
+	}
+	return max(exp.Sub(s.now()), 0) + max(s.grace, time.Millisecond)
+}
+
+// Load returns the token stored under key, or snapauth.ErrNoToken. A value
+// that cannot be decoded is an error naming its Redis key, never containing
+// token text.
+func (s *Store) Load(ctx context.Context, key string) (*oauth2.Token, error) {
+	rk := s.TokenKey(key)
+	data, err := s.client.Get(ctx, rk).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, snapauth.ErrNoToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: loading %s: %w", rk, err)
+	}
+	t, err := snapauth.UnmarshalToken(data)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: value of %s: %w", rk, err)
+	}
+	return t, nil
+}
+
+// Save stores t under key, replacing the token there and its time to live
+// (see TTL). It fails as snapauth.MarshalToken does, or when Redis does.
+func (s *Store) Save(ctx context.Context, key string, t *oauth2.Token) error {
+	data, err := snapauth.MarshalToken(t)
+	if err != nil {
+		return err
+	}
+	rk := s.TokenKey(key)
+	if err := s.client.Set(ctx, rk, data, s.TTL(t)).Err(); err != nil {
+		return fmt.Errorf("redisstore: saving %s: %w", rk, err)
+	}
+	return nil
+}
+
+// unlockScript deletes a lock only if it still holds the holder's random
+// value: a holder whose lock expired and was taken by another replica must
+// not release the other's lock.
+var unlockScript = redis.NewScript(`
+if redis.call("GET", KEYS[1]) == ARGV[1] then
+	return redis.call("DEL", KEYS[1])
+end
+return 0`)
+
+// Lock takes key's lock for the whole fleet: SET LockKey(key) <random> NX PX
+// <lock TTL>, tried every poll interval until it succeeds or ctx ends (then
+// the error wraps ctx.Err()). A Redis failure is returned at once. The lock
+// expires after the lock TTL even if never released. unlock deletes it only
+// if it still holds this holder's random value (compare-and-delete in Lua),
+// with a timeout of its own, and is safe to call more than once.
+func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	lk := s.LockKey(key)
+	value := rand.Text()
+	var timer *time.Timer
+	for {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("redisstore: waiting for %s: %w", lk, err)
+		}
+		ok, err := s.client.SetNX(ctx, lk, value, s.lockTTL).Result()
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, fmt.Errorf("redisstore: waiting for %s: %w", lk, ctx.Err())
+			}
+			return nil, fmt.Errorf("redisstore: locking %s: %w", lk, err)
+		}
+		if ok {
+			break
+		}
+		if timer == nil {
+			timer = time.NewTimer(s.poll)
+			defer timer.Stop()
+		} else {
+			timer.Reset(s.poll)
+		}
+		select {
+		case <-ctx.Done():
+		case <-timer.C:
+		}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+			defer cancel()
+			_ = unlockScript.Run(uctx, s.client, []string{lk}, value).Err()
+		})
+	}, nil
+}
+
+// String describes the store by its key prefix.
+func (s *Store) String() string {
+	return fmt.Sprintf("redisstore.Store(prefix %q)", s.prefix)
+}
+
+// GoString is String, for the %#v verb.
+func (s *Store) GoString() string { return s.String() }
+
+var (
+	_ snapauth.TokenStore = (*Store)(nil)
+	_ snapauth.Locker     = (*Store)(nil)
+)
