@@ -899,7 +899,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		case 1:
 			return okAnswer(`{"responseCode":"2007400","accessToken":"access-token-AAAA","refreshToken":"refresh-token-RRRR","accessTokenExpiryTime":"bad"}`)
 		default:
-			return srcAnswer{Status: 401, Body: `{"responseCode":"4017400","responseMessage":"Unauthorized. Signature"}`}
+			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
 		}
 	})
 	b2b := p.b2b(clock)
