@@ -54,8 +54,7 @@ func (c *countingTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 // Toxiproxy's links) must be gone once the servers and idle connections are
 // closed.
 func newEnv(t *testing.T) *env {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first, so it runs last
+	verifyNoLeaks(t)
 	clk := &clock{}
 	p := newProvider(t, clk.Now)
 	c := newChaos(t, p.addr())
@@ -63,6 +62,13 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(base.CloseIdleConnections)
 	ct := &countingTransport{base: base}
 	return &env{p: p, c: c, clk: clk, hc: &http.Client{Transport: ct, Timeout: clientTimeout}, requests: ct}
+}
+
+// verifyNoLeaks checks, once the test and all the cleanups registered after
+// this call are done, that no goroutine started by the test is left.
+func verifyNoLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first, so it runs last
 }
 
 // fault is one way the network between snapauth and the provider breaks.

@@ -13,7 +13,6 @@ import (
 
 	"github.com/snapauth/snapauth"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 )
 
 // TestLoad sends 10,000 signed requests from 200 goroutines through one
@@ -31,8 +30,7 @@ func TestLoad(t *testing.T) {
 		workers = 200
 		phases  = 3
 	)
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+	verifyNoLeaks(t)
 	clk := &clock{}
 	p := newProvider(t, clk.Now)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

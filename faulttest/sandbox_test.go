@@ -11,7 +11,6 @@ import (
 	"github.com/snapauth/snapauth"
 	"github.com/snapauth/snapauth/snaptest"
 	"github.com/stretchr/testify/require"
-	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
 )
 
@@ -48,8 +47,7 @@ func TestSandboxThroughFaults(t *testing.T) {
 	const customerPath = "/v1.0/customer/balance-inquiry"
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
-			ignore := goleak.IgnoreCurrent()
-			t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+			verifyNoLeaks(t)
 			clk := &clock{}
 			sb := snaptest.NewServer(snaptest.WithClock(clk.Now))
 			t.Cleanup(sb.Close)

@@ -240,7 +240,7 @@ func TestNoSecretInOutput(t *testing.T) {
 		require.NoError(t, os.WriteFile(fileStore.Path("broken"), cut(data), 0o600))
 		_, errs[name] = fileStore.Load(ctx, "broken")
 	}
-	slow := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	slow := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), FetchTimeout: 100 * time.Millisecond, HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	})}}
@@ -313,6 +313,7 @@ func must[T any](v T, err error) T {
 // has a CheckRedirect of its own that would follow anything. A redirect
 // within the provider's host is still followed, signed afresh.
 func TestRedirectNeverCarriesCredentials(t *testing.T) {
+	verifyNoLeaks(t)
 	var stolen atomic.Int64
 	var leaked sync.Map
 	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -414,6 +415,7 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 // network is refused before anything is sent, for every entry point, unless
 // its host is loopback or AllowInsecureHTTP is set.
 func TestPlainHTTPTokenURLRefused(t *testing.T) {
+	verifyNoLeaks(t)
 	var calls atomic.Int64
 	answer := `{"responseCode":"2007300","accessToken":"tok","tokenType":"Bearer","expiresIn":"900","refreshToken":"rt"}`
 	hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -475,6 +477,7 @@ func TestPlainHTTPTokenURLRefused(t *testing.T) {
 func TestEndlessAnswerIsCapped(t *testing.T) {
 	for _, status := range []int{200, 500} {
 		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			verifyNoLeaks(t)
 			var streamed atomic.Int64
 			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "application/json")
