@@ -25,7 +25,7 @@ const (
 	fetchTimeout   = 1500 * time.Millisecond
 	callerDeadline = 2 * time.Second
 	// slack is how late past its deadline a caller may get its answer.
-	slack = 250 * time.Millisecond
+	slack = 400 * time.Millisecond
 )
 
 // env is one fault test's world: a strict provider behind an in-process
