@@ -551,17 +551,22 @@ func TestVerifyHelpersReject(t *testing.T) {
 		flipped := append([]byte{}, b...)
 		flipped[len(flipped)/2] ^= 0x01
 		m := map[string]string{
-			"empty":                     "",
-			"truncated by one char":     s[:len(s)-1],
-			"truncated by four chars":   s[:len(s)-4],
-			"one byte short":            base64.StdEncoding.EncodeToString(b[:len(b)-1]),
-			"first half":                base64.StdEncoding.EncodeToString(b[:len(b)/2]),
-			"one bit flipped":           base64.StdEncoding.EncodeToString(flipped),
-			"non-canonical padding":     s[:len(s)-3] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[alt]) + "==",
-			"extra byte":                base64.StdEncoding.EncodeToString(append(append([]byte{}, b...), 0)),
-			"leading zero byte":         base64.StdEncoding.EncodeToString(append([]byte{0}, b...)),
-			"trailing garbage":          s + "AAAA",
-			"surrounding spaces":        " " + s + " ",
+			"empty":                   "",
+			"truncated by one char":   s[:len(s)-1],
+			"truncated by four chars": s[:len(s)-4],
+			"one byte short":          base64.StdEncoding.EncodeToString(b[:len(b)-1]),
+			"first half":              base64.StdEncoding.EncodeToString(b[:len(b)/2]),
+			"one bit flipped":         base64.StdEncoding.EncodeToString(flipped),
+			"non-canonical padding":   s[:len(s)-3] + string("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"[alt]) + "==",
+			"extra byte":              base64.StdEncoding.EncodeToString(append(append([]byte{}, b...), 0)),
+			"leading zero byte":       base64.StdEncoding.EncodeToString(append([]byte{0}, b...)),
+			"trailing garbage":        s + "AAAA",
+			"surrounding spaces":      " " + s + " ",
+			// encoding/base64 skips CR and LF anywhere, so without a check
+			// of its own decodeSignature (signer.go) takes a line-wrapped
+			// copy as the same signature: a second text for one signature,
+			// which its doc comment promises cannot happen.
+			"line-wrapped with CR LF (signer.go decodeSignature must refuse newlines)": s[:40] + "\r\n" + s[40:],
 			"base64 of the base64":      base64.StdEncoding.EncodeToString([]byte(s)),
 			"hex with a non-hex digit":  "g" + hex.EncodeToString(b)[1:],
 			"hex truncated":             hex.EncodeToString(b)[:len(b)*2-2],
