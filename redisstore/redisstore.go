@@ -35,8 +35,11 @@ const (
 	// DefaultKeyPrefix starts the name of every Redis key of a Store.
 	DefaultKeyPrefix = "snapauth:"
 	// DefaultLockTTL is how long a lock lives if its holder never releases
-	// it (a crashed process): longer than a token fetch with its retries.
-	DefaultLockTTL = 30 * time.Second
+	// it (a crashed process). It exceeds snapauth.DefaultFetchTimeout, which
+	// bounds a token source's whole renewal (waiting for the lock, the fetch
+	// with its retries, the save), so that a live holder never loses its
+	// lock to a second replica mid-refresh.
+	DefaultLockTTL = snapauth.DefaultFetchTimeout + 10*time.Second
 	// DefaultPollInterval is how often a waiter tries to take a held lock.
 	DefaultPollInterval = 50 * time.Millisecond
 	// DefaultExpiryGrace is how long a token outlives its expiry in Redis,
@@ -73,10 +76,11 @@ func WithKeyPrefix(prefix string) Option {
 }
 
 // WithLockTTL sets how long a lock lives unless released (default
-// DefaultLockTTL). It must be longer than a token fetch, retries included,
-// or a second replica may fetch while the first still does; it is also how
-// long the fleet waits after a replica dies holding the lock. Zero or
-// negative means the default.
+// DefaultLockTTL). It must be longer than the FetchTimeout of the token
+// sources using the store (a renewal's bound, retries and save included), or
+// a second replica may refresh while the first still does and spend a
+// rotated refresh token twice; it is also how long the fleet waits after a
+// replica dies holding the lock. Zero or negative means the default.
 func WithLockTTL(ttl time.Duration) Option {
 	return func(s *Store) {
 		if ttl > 0 {
