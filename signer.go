@@ -294,6 +294,25 @@ func shapeByte(want, c byte) bool {
 	return c == want
 }
 
+// ErrStaleTimestamp is returned by CheckTimestamp for an X-TIMESTAMP outside
+// the allowed skew.
+var ErrStaleTimestamp = errors.New("snapauth: X-TIMESTAMP outside the allowed skew")
+
+// CheckTimestamp parses an X-TIMESTAMP (see ParseTimestamp) and checks that
+// it lies within skew of now, before or after: the replay window of a
+// verifier. SNAP sets no window; 5 minutes is common practice. A timestamp
+// outside it is ErrStaleTimestamp.
+func CheckTimestamp(timestamp string, now time.Time, skew time.Duration) (time.Time, error) {
+	t, err := ParseTimestamp(timestamp)
+	if err != nil {
+		return time.Time{}, err
+	}
+	if d := now.Sub(t); d > skew || d < -skew {
+		return t, fmt.Errorf("%w: %s is %s from now (allowed %s)", ErrStaleTimestamp, timestamp, d.Round(time.Second), skew)
+	}
+	return t, nil
+}
+
 // TokenStringToSign returns the string the access-token signature covers:
 // clientKey + "|" + timestamp.
 func TokenStringToSign(clientKey, timestamp string) string {
@@ -450,6 +469,11 @@ var (
 // decodeSignature decodes hex (when the length says so) or base64, padded or
 // not. size is the expected number of signature bytes.
 func decodeSignature(s string, size int) ([]byte, bool) {
+	// Go's base64 decoders skip CR and LF; refusing them keeps one text per
+	// signature.
+	if strings.ContainsAny(s, "\r\n") {
+		return nil, false
+	}
 	if len(s) == 2*size {
 		if b, err := hex.DecodeString(s); err == nil {
 			return b, true

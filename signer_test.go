@@ -1049,3 +1049,30 @@ func BenchmarkMinify(b *testing.B) {
 		})
 	}
 }
+
+func TestCheckTimestamp(t *testing.T) {
+	now := time.Date(2026, 11, 22, 9, 15, 0, 0, snapauth.Jakarta)
+	for _, ok := range []string{"2026-11-22T09:15:00+07:00", "2026-11-22T02:20:00Z", "2026-11-22T09:10:00+07:00", "2026-11-22T09:20:00.000+07:00"} {
+		got, err := snapauth.CheckTimestamp(ok, now, 5*time.Minute)
+		require.NoError(t, err, ok)
+		assert.WithinDuration(t, now, got, 5*time.Minute)
+	}
+	for _, stale := range []string{"2026-11-22T09:09:59+07:00", "2026-11-22T02:20:01Z", "2026-11-21T09:15:00+07:00"} {
+		_, err := snapauth.CheckTimestamp(stale, now, 5*time.Minute)
+		require.ErrorIs(t, err, snapauth.ErrStaleTimestamp, stale)
+	}
+	_, err := snapauth.CheckTimestamp("2026-11-22T09:15:00", now, time.Hour)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, snapauth.ErrStaleTimestamp)
+}
+
+// Go's base64 decoder skips line breaks; a signature with one inside is a
+// second spelling of the same bytes and must be refused.
+func TestVerifyRefusesLineBreaks(t *testing.T) {
+	const secret, msg = "s3cret", "POST:/v1.0/x:tok:e3b0:2026-11-22T09:15:00+07:00"
+	sig := snapauth.SignSymmetric(secret, msg)
+	require.NoError(t, snapauth.VerifySymmetric(secret, msg, sig))
+	for _, bad := range []string{sig[:10] + "\n" + sig[10:], sig[:10] + "\r\n" + sig[10:], sig + "\n"} {
+		assert.ErrorIs(t, snapauth.VerifySymmetric(secret, msg, bad), snapauth.ErrInvalidSignature)
+	}
+}
