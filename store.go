@@ -115,7 +115,11 @@ func MarshalToken(t *oauth2.Token) ([]byte, error) {
 		}
 		st.Extra[name] = raw
 	}
-	return json.Marshal(st)
+	data, err := json.Marshal(st)
+	if err != nil {
+		return nil, errors.New("snapauth: token cannot be encoded as JSON")
+	}
+	return data, nil
 }
 
 // UnmarshalToken decodes a token written by MarshalToken. Numbers among the

@@ -235,6 +235,9 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error)
 		ok, err := s.client.SetNX(ctx, lk, value, s.lockTTL).Result()
 		if err != nil {
 			if ctx.Err() != nil {
+				// The SET may have succeeded with its answer lost: release
+				// what may be ours rather than block the fleet for a TTL.
+				s.release(ctx, lk, value, time.Second)
 				return nil, fmt.Errorf("redisstore: waiting for %s: %w", lk, ctx.Err())
 			}
 			return nil, fmt.Errorf("redisstore: locking %s: %w", lk, err)
@@ -254,13 +257,15 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error)
 		}
 	}
 	var once sync.Once
-	return func() {
-		once.Do(func() {
-			uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
-			defer cancel()
-			_ = unlockScript.Run(uctx, s.client, []string{lk}, value).Err()
-		})
-	}, nil
+	return func() { once.Do(func() { s.release(ctx, lk, value, unlockTimeout) }) }, nil
+}
+
+// release deletes the lock lk if it holds value, within timeout and whether
+// or not ctx has ended. A failure is ignored: the lock expires by its TTL.
+func (s *Store) release(ctx context.Context, lk, value string, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	_ = unlockScript.Run(ctx, s.client, []string{lk}, value).Err()
 }
 
 // String describes the store by its key prefix.
