@@ -533,3 +533,189 @@ func ExampleNewExternalID() {
 }
 
 // ---- end of transport examples ----
+
+// ---- More token-source examples, against the snaptest sandbox ----
+
+func ExampleB2BConfig_Token() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+
+	// One exchange, no cache: for a command-line tool or a health check.
+	// Long-running code wants TokenSource.
+	tok, err := cfg.Token(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(tok.TokenType, tok.Valid(), tok.ExpiresIn)
+	// Output: Bearer true 900
+}
+
+func ExampleB2BConfig_StoredTokenSource() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	ctx := context.Background()
+
+	// Two replicas share one store (a FileStore on one host, redisstore for a
+	// fleet): the second finds the token the first fetched.
+	store := snapauth.NewMemoryStore()
+	replica1 := cfg.StoredTokenSource(ctx, store, "b2b")
+	replica2 := cfg.StoredTokenSource(ctx, store, "b2b")
+	t1, err := replica1.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	t2, err := replica2.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("same token:", t1.AccessToken == t2.AccessToken)
+	fmt.Println("token requests:", srv.Count(snaptest.EndpointB2B))
+	// Output:
+	// same token: true
+	// token requests: 1
+}
+
+func ExampleB2B2CConfig_Refresh() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	ctx := context.Background()
+
+	tok, err := cfg.Exchange(ctx, srv.MintAuthCode())
+	if err != nil {
+		log.Fatal(err)
+	}
+	renewed, err := cfg.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("refresh token rotated:", renewed.RefreshToken != tok.RefreshToken)
+
+	// The old refresh token is spent: the customer would have to link again.
+	_, err = cfg.Refresh(ctx, tok.RefreshToken)
+	fmt.Println("reusing it:", errors.Is(err, snapauth.ErrReauthorize))
+	// Output:
+	// refresh token rotated: true
+	// reusing it: true
+}
+
+func ExampleB2B2CConfig_TokenSource() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	ctx := context.Background()
+
+	tok, err := cfg.Exchange(ctx, srv.MintAuthCode())
+	if err != nil {
+		log.Fatal(err)
+	}
+	// The source hands out tok while it is fresh and refreshes it, with the
+	// newest refresh token, when it is due. Use StoredTokenSource to keep the
+	// rotated refresh token across restarts.
+	src := cfg.TokenSource(ctx, tok)
+	t, err := src.Token()
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(t.AccessToken == tok.AccessToken, srv.Count(snaptest.EndpointB2B2C))
+	// Output: true 1
+}
+
+func ExampleB2B2CConfig_StoredTokenSource() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	ctx := context.Background()
+	store := snapauth.NewMemoryStore() // FileStore or redisstore in production
+
+	// Nothing saved under the key yet: the customer has not linked.
+	_, err := cfg.StoredTokenSource(ctx, store, "customer-7").Token()
+	fmt.Println("before binding:", errors.Is(err, snapauth.ErrReauthorize))
+
+	tok, err := cfg.Exchange(ctx, srv.MintAuthCode())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := store.Save(ctx, "customer-7", tok); err != nil {
+		log.Fatal(err)
+	}
+	t, err := cfg.StoredTokenSource(ctx, store, "customer-7").Token()
+	fmt.Println("after binding:", err == nil && t.AccessToken == tok.AccessToken)
+	// Output:
+	// before binding: true
+	// after binding: true
+}
+
+func ExampleB2B2CConfig_AuthCodeURL() {
+	cfg := &snapauth.B2B2CConfig{
+		AuthURL:     "https://wallet.example/v1.0/get-auth-code",
+		PartnerID:   "P-1",
+		RedirectURL: "https://merchant.example/bind/done",
+		Scopes:      []string{"QUERY_BALANCE", "PAYMENT"},
+	}
+	// Keep the state in the customer's session; use crypto/rand.Text().
+	u, err := cfg.AuthCodeURL("st4te", url.Values{"lang": {"id"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(u)
+	// Output: https://wallet.example/v1.0/get-auth-code?lang=id&partnerId=P-1&redirectUrl=https%3A%2F%2Fmerchant.example%2Fbind%2Fdone&scopes=QUERY_BALANCE%2CPAYMENT&state=st4te
+}
+
+func ExampleB2B2CConfig_AuthCodeFromRedirect() {
+	var cfg snapauth.B2B2CConfig
+	back, _ := url.Parse("https://merchant.example/bind/done?authCode=AC-9&state=st4te")
+	code, err := cfg.AuthCodeFromRedirect(back, "st4te")
+	fmt.Println(code, err)
+
+	forged, _ := url.Parse("https://merchant.example/bind/done?authCode=AC-9&state=other")
+	_, err = cfg.AuthCodeFromRedirect(forged, "st4te")
+	fmt.Println(errors.Is(err, snapauth.ErrStateMismatch))
+
+	denied, _ := url.Parse("https://merchant.example/bind/done?error=access_denied&state=st4te")
+	_, err = cfg.AuthCodeFromRedirect(denied, "st4te")
+	fmt.Println(errors.Is(err, snapauth.ErrAccessDenied))
+	// Output:
+	// AC-9 <nil>
+	// true
+	// true
+}
+
+func ExampleError() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	// A provider whose next token call fails with 429 Too Many Requests.
+	srv.FailTokenCalls(1, http.StatusTooManyRequests, "4297300")
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey, MaxRetries: -1}
+
+	_, err := cfg.Token(context.Background())
+	var e *snapauth.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.StatusCode, e.ResponseCode, e.ServiceCode, e.CaseCode)
+	}
+	fmt.Println(errors.Is(err, snapauth.ErrRateLimited), errors.Is(err, snapauth.ErrTemporary))
+	// Output:
+	// 429 4297300 73 00
+	// true true
+}
+
+func ExampleRefreshTokenExpiry() {
+	tok := (&oauth2.Token{AccessToken: "a", RefreshToken: "r"}).WithExtra(map[string]any{
+		"refreshTokenExpiryTime": "2026-12-22T08:55:05+07:00",
+	})
+	fmt.Println(snapauth.RefreshTokenExpiry(tok).UTC())
+	// Output: 2026-12-22 01:55:05 +0000 UTC
+}
+
+func ExampleCheckTimestamp() {
+	now := time.Date(2026, 11, 22, 9, 15, 0, 0, snapauth.Jakarta)
+	_, err := snapauth.CheckTimestamp("2026-11-22T09:13:30+07:00", now, 5*time.Minute)
+	fmt.Println(err)
+	_, err = snapauth.CheckTimestamp("2026-11-22T09:05:00+07:00", now, 5*time.Minute)
+	fmt.Println(errors.Is(err, snapauth.ErrStaleTimestamp))
+	// Output:
+	// <nil>
+	// true
+}
