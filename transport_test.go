@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -40,24 +39,6 @@ import (
 // ---------------------------------------------------------------------------
 // Test parts: an RSA key, a counting token source, a clock, a body that counts
 // its closes, and a provider that verifies every signature by its own code.
-
-var (
-	transportKeyOnce sync.Once
-	transportKey     *rsa.PrivateKey
-)
-
-// transportTestKey returns one RSA-2048 key per test binary.
-func transportTestKey(t testing.TB) *rsa.PrivateKey {
-	t.Helper()
-	transportKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		transportKey = k
-	})
-	return transportKey
-}
 
 const testSecret = "client-secret-Zq9!"
 
@@ -1132,7 +1113,7 @@ func TestTransportCustomExternalID(t *testing.T) {
 }
 
 func TestTransportAsymmetricSignature(t *testing.T) {
-	key := transportTestKey(t)
+	key := srcKey(t)
 	for _, withToken := range []bool{false, true} {
 		t.Run(fmt.Sprintf("token=%v", withToken), func(t *testing.T) {
 			p := startProvider(t, &snapProvider{pub: &key.PublicKey})
@@ -1161,7 +1142,7 @@ func TestTransportAsymmetricSignature(t *testing.T) {
 
 func TestTransportFormatRedactsSecrets(t *testing.T) {
 	tr := newTestTransport(newCountingSource("tok-secret-value"))
-	tr.PrivateKey = transportTestKey(t)
+	tr.PrivateKey = srcKey(t)
 	for _, s := range []string{fmt.Sprint(tr), fmt.Sprintf("%+v", *tr), fmt.Sprintf("%#v", tr), fmt.Sprintf("%s", tr)} {
 		assert.NotContains(t, s, testSecret)
 		assert.NotContains(t, s, "tok-secret-value")
@@ -1181,7 +1162,7 @@ func TestTransportNodeCrypto(t *testing.T) {
 		}
 		t.Skip("node not installed")
 	}
-	key := transportTestKey(t)
+	key := srcKey(t)
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	require.NoError(t, err)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
@@ -1283,7 +1264,7 @@ func tokenEndpoint(t *testing.T, mux *http.ServeMux, pub *rsa.PublicKey, issued 
 }
 
 func TestB2BConfigClient(t *testing.T) {
-	key := transportTestKey(t)
+	key := srcKey(t)
 	var issued atomic.Int32
 	p := &snapProvider{}
 	mux := http.NewServeMux()
@@ -1327,7 +1308,7 @@ func TestB2BConfigClient(t *testing.T) {
 }
 
 func TestB2BConfigClientRedirects(t *testing.T) {
-	key := transportTestKey(t)
+	key := srcKey(t)
 	var issued atomic.Int32
 	var otherHits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -1368,7 +1349,7 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 }
 
 func TestB2BConfigClientNilTransport(t *testing.T) {
-	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: transportTestKey(t), Provider: BRI}
+	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: srcKey(t), Provider: BRI}
 	client := cfg.Client(context.Background(), nil)
 	tr, ok := client.Transport.(*Transport)
 	require.True(t, ok)
