@@ -149,6 +149,10 @@ func UnmarshalToken(data []byte) (*oauth2.Token, error) {
 		return nil, errors.New("snapauth: stored token is not a JSON object of the expected shape")
 	}
 	if st.Version != TokenFormatVersion {
+		if st.Version < 0 || st.Version > 1000 {
+			// Not a version any snapauth wrote: say so without echoing the file.
+			return nil, fmt.Errorf("snapauth: stored token has an invalid format version; this version of snapauth reads version %d", TokenFormatVersion)
+		}
 		return nil, fmt.Errorf("snapauth: stored token has format version %d; this version of snapauth reads version %d", st.Version, TokenFormatVersion)
 	}
 	if st.AccessToken == "" && st.RefreshToken == "" {
