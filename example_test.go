@@ -719,3 +719,41 @@ func ExampleCheckTimestamp() {
 	// <nil>
 	// true
 }
+
+// CheckResponse turns a SNAP service answer into nil or an *Error, keeping
+// the body readable.
+func ExampleCheckResponse() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	client := cfg.Client(context.Background(), &snapauth.Transport{
+		ClientSecret: srv.ClientSecret, PartnerID: srv.PartnerID, ChannelID: srv.ChannelID,
+	})
+	srv.FailServiceCalls(1, http.StatusServiceUnavailable, "5034700")
+
+	for range 2 {
+		resp, err := client.Post(srv.ServiceURL("/v1.0/balance-inquiry"), "application/json",
+			strings.NewReader(`{"accountNo":"2000100101"}`))
+		if err != nil {
+			log.Fatal(err)
+		}
+		err = snapauth.CheckResponse(resp)
+		var e *snapauth.Error
+		switch {
+		case errors.As(err, &e):
+			fmt.Println("failed:", e.ResponseCode, "temporary:", errors.Is(err, snapauth.ErrTemporary))
+		case err != nil:
+			log.Fatal(err)
+		default:
+			var answer struct{ ResponseCode string }
+			if err := json.NewDecoder(resp.Body).Decode(&answer); err != nil {
+				log.Fatal(err)
+			}
+			fmt.Println("ok:", answer.ResponseCode)
+		}
+		resp.Body.Close()
+	}
+	// Output:
+	// failed: 5034700 temporary: true
+	// ok: 2004700
+}

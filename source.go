@@ -383,16 +383,10 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 		return nil, e
 	}
 	fields, jsonErr := decodeObject(data)
-	code, message := snapCode(fields)
-	if status < 200 || status > 299 || jsonErr != nil || (code != "" && !strings.HasPrefix(code, "200")) {
-		if jsonErr != nil && message == "" {
-			message = describeNonJSON(header, data)
-		}
-		e := newError(status, code, message)
-		e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
-		e.Body = data[:min(len(data), 64<<10)]
+	if e := answerError(status, header, data, fields, jsonErr, now); e != nil {
 		return nil, e
 	}
+	code, _ := snapCode(fields)
 	access, _ := fields["accessToken"].(string)
 	if access == "" {
 		e := newError(status, code, "answer has no accessToken")
@@ -417,6 +411,23 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 	delete(fields, "accessToken")
 	delete(fields, "refreshToken")
 	return tok.WithExtra(fields), nil
+}
+
+// answerError returns the *Error a SNAP answer stands for, or nil when it is
+// a success: a 2xx status, a JSON object, and a responseCode that, if
+// present, starts with "200". fields and jsonErr are decodeObject's result.
+func answerError(status int, header http.Header, data []byte, fields map[string]any, jsonErr error, now time.Time) *Error {
+	code, message := snapCode(fields)
+	if status >= 200 && status <= 299 && jsonErr == nil && (code == "" || strings.HasPrefix(code, "200")) {
+		return nil
+	}
+	if jsonErr != nil && message == "" {
+		message = describeNonJSON(header, data)
+	}
+	e := newError(status, code, message)
+	e.RetryAfter = parseRetryAfter(header.Get("Retry-After"), now)
+	e.Body = data[:min(len(data), 64<<10)]
+	return e
 }
 
 func decodeObject(data []byte) (map[string]any, error) {

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -529,11 +528,40 @@ func b2bTokenRejected(resp *http.Response) bool {
 	if err != nil {
 		return false
 	}
-	code := snapResponseCode(head)
+	fields, _ := decodeObject(head)
+	code, _ := snapCode(fields)
 	if len(code) != 7 || code[:3] != "401" {
 		return false
 	}
 	return code[5:] == "01" || code[5:] == "03"
+}
+
+// CheckResponse returns nil when resp is a successful SNAP answer: a 2xx
+// status with a JSON body whose responseCode, if present, starts with "200".
+// Otherwise it returns an *Error with the status, the SNAP code split into
+// service and case, and the message, so errors.Is works with the sentinels
+// (ErrUnauthorized, ErrInvalidToken, ErrRateLimited, ...). Some providers
+// answer HTTP 200 with a failure code; that is an *Error too. CheckResponse
+// reads at most 1 MiB of the body and puts back what it read, so the caller
+// can still decode resp.Body, and must still close it.
+func CheckResponse(resp *http.Response) error {
+	if resp == nil {
+		return errors.New("snapauth: CheckResponse: no response")
+	}
+	var head []byte
+	if resp.Body != nil && resp.Body != http.NoBody {
+		var err error
+		head, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
+		resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
+		if err != nil {
+			return fmt.Errorf("snapauth: reading the answer: %w", err)
+		}
+	}
+	fields, jsonErr := decodeObject(head)
+	if e := answerError(resp.StatusCode, resp.Header, head, fields, jsonErr, time.Now()); e != nil {
+		return e
+	}
+	return nil
 }
 
 // replayBody gives back the bytes already read, then the rest of the
@@ -544,26 +572,6 @@ type replayBody struct {
 }
 
 func (b *replayBody) Close() error { return b.closer.Close() }
-
-// snapResponseCode returns the responseCode of a SNAP answer, written as a
-// string or a number, or "" when there is none.
-func snapResponseCode(body []byte) string {
-	var answer struct {
-		ResponseCode json.RawMessage `json:"responseCode"`
-	}
-	if json.Unmarshal(body, &answer) != nil || len(answer.ResponseCode) == 0 {
-		return ""
-	}
-	var s string
-	if json.Unmarshal(answer.ResponseCode, &s) == nil {
-		return strings.TrimSpace(s)
-	}
-	var n json.Number
-	if json.Unmarshal(answer.ResponseCode, &n) == nil {
-		return n.String()
-	}
-	return ""
-}
 
 // Client returns an *http.Client that sends every request through a copy of
 // t with Source set to c.TokenSource(ctx), so that one call wires B2B tokens,
