@@ -4,9 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -101,48 +99,6 @@ type Transport struct {
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
 	// means time.Now.
 	Now func() time.Time
-}
-
-// ExternalIDFunc returns a new X-EXTERNAL-ID for each call. SNAP wants it
-// numeric, at most 36 characters, and unique per partner per day; a provider
-// answers 409xx00 to a reused one. It must be safe for concurrent use.
-type ExternalIDFunc func() string
-
-// NewExternalID returns a fresh X-EXTERNAL-ID: 36 decimal digits, the current
-// Unix time in milliseconds (13 digits) followed by 23 digits from
-// crypto/rand. Uniqueness needs no coordination between goroutines,
-// processes or restarts: two IDs can collide only when they are made in the
-// same millisecond and draw the same 23 random digits, a chance of 1 in
-// 10^23 per pair. A partner sending a million requests a day meets a
-// collision with a probability below 10^-19 a day; even a billion IDs made
-// in one single millisecond collide with a probability below 10^-5.
-func NewExternalID() string {
-	return newExternalID(time.Now())
-}
-
-func newExternalID(now time.Time) string {
-	var id [36]byte
-	ms := now.UnixMilli() % 1e13
-	if ms < 0 {
-		ms = 0
-	}
-	putDigits(id[:13], uint64(ms))
-	var r [24]byte
-	rand.Read(r[:]) // never fails: crypto/rand crashes the program rather than return an error
-	// Each 64-bit draw reduced modulo 10^8 (or 10^7) is uniform to within
-	// 10^-11, which changes none of the odds above.
-	putDigits(id[13:21], binary.LittleEndian.Uint64(r[0:8])%1e8)
-	putDigits(id[21:29], binary.LittleEndian.Uint64(r[8:16])%1e8)
-	putDigits(id[29:36], binary.LittleEndian.Uint64(r[16:24])%1e7)
-	return string(id[:])
-}
-
-// putDigits writes v into dst as len(dst) decimal digits, zero-padded.
-func putDigits(dst []byte, v uint64) {
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
-	}
 }
 
 type customerSourceKey struct{}
@@ -436,67 +392,6 @@ func hasValue(h http.Header, ck string) bool {
 	return false
 }
 
-// isJSONMediaType reports whether a Content-Type value is application/json,
-// with or without parameters.
-func isJSONMediaType(v string) bool {
-	const jsonType = "application/json"
-	if len(v) < len(jsonType) || !strings.EqualFold(v[:len(jsonType)], jsonType) {
-		return false
-	}
-	rest := strings.TrimLeft(v[len(jsonType):], " \t")
-	return rest == "" || rest[0] == ';'
-}
-
-// bodyReader is a request body over bytes the transport owns.
-type bodyReader struct{ bytes.Reader }
-
-func newBodyReader(b []byte) *bodyReader {
-	r := new(bodyReader)
-	r.Reset(b)
-	return r
-}
-
-// Close does nothing: the bytes need no release.
-func (*bodyReader) Close() error { return nil }
-
-// readRequestBody reads and closes req.Body, if any.
-func readRequestBody(req *http.Request) ([]byte, error) {
-	if req.Body == nil || req.Body == http.NoBody {
-		return nil, nil
-	}
-	defer req.Body.Close()
-	size := req.ContentLength
-	if size <= 0 || size > 1<<20 {
-		size = 512
-	}
-	b := make([]byte, 0, size+1) // one more byte, to see EOF without growing
-	for {
-		n, err := req.Body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("snapauth: reading the request body: %w", err)
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
-}
-
-// minifyOwned is Minify for a buffer the transport owns, done in place: the
-// canonical form is never longer than the input at any point (every escape
-// appendMinified rewrites shrinks or keeps its size, and it reads ahead of
-// where it writes), so no second buffer is needed. FuzzMinifyInPlace checks
-// it against Minify.
-func minifyOwned(body []byte) ([]byte, error) {
-	if err := checkJSON(body); err != nil {
-		return nil, err
-	}
-	return appendMinified(body[:0], body), nil
-}
-
 // sourceToken takes a token from src, passing ctx when src accepts one, and
 // checks that it holds an access token.
 func sourceToken(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
@@ -534,102 +429,6 @@ func b2bTokenRejected(resp *http.Response) bool {
 		return false
 	}
 	return code[5:] == "01" || code[5:] == "03"
-}
-
-// CheckResponse returns nil when resp is a successful SNAP answer: a 2xx
-// status with a JSON body whose responseCode, if present, starts with "200".
-// Otherwise it returns an *Error with the status, the SNAP code split into
-// service and case, and the message, so errors.Is works with the sentinels
-// (ErrUnauthorized, ErrInvalidToken, ErrRateLimited, ...). Some providers
-// answer HTTP 200 with a failure code; that is an *Error too. CheckResponse
-// reads at most 1 MiB of the body and puts back what it read, so the caller
-// can still decode resp.Body, and must still close it.
-func CheckResponse(resp *http.Response) error {
-	if resp == nil {
-		return errors.New("snapauth: CheckResponse: no response")
-	}
-	var head []byte
-	if resp.Body != nil && resp.Body != http.NoBody {
-		var err error
-		head, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
-		resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
-		if err != nil {
-			return fmt.Errorf("snapauth: reading the answer: %w", err)
-		}
-	}
-	fields, jsonErr := decodeObject(head)
-	if e := answerError(resp.StatusCode, resp.Header, head, fields, jsonErr, time.Now()); e != nil {
-		return e
-	}
-	return nil
-}
-
-// replayBody gives back the bytes already read, then the rest of the
-// original body, and closes the original.
-type replayBody struct {
-	io.Reader
-	closer io.Closer
-}
-
-func (b *replayBody) Close() error { return b.closer.Close() }
-
-// Client returns an *http.Client that sends every request through a copy of
-// t with Source set to c.TokenSource(ctx), so that one call wires B2B tokens,
-// signatures and SNAP headers into a ready client, the way
-// oauth2.Config.Client does. A nil t is a zero Transport (which then lacks a
-// ClientSecret or PrivateKey, and every request fails). In the copy, a nil
-// Base is the Transport of the *http.Client in ctx under oauth2.HTTPClient
-// (else http.DefaultTransport), a zero Provider is c.Provider, and a nil Now
-// is c.Now. The client also takes that context client's Timeout and Jar.
-//
-// The client refuses to follow a redirect to another host or from https to
-// http, so that the SNAP headers and the access token never reach a server
-// the caller did not name: such a redirect is an error.
-func (c *B2BConfig) Client(ctx context.Context, t *Transport) *http.Client {
-	var tr Transport
-	if t != nil {
-		tr = *t
-	}
-	tr.Source = c.TokenSource(ctx)
-	if tr.Provider == (Provider{}) {
-		tr.Provider = c.Provider
-	}
-	if tr.Now == nil {
-		tr.Now = c.Now
-	}
-	client := &http.Client{Transport: &tr, CheckRedirect: sameOriginRedirect(nil)}
-	if ctx != nil {
-		if hc, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok && hc != nil {
-			if tr.Base == nil {
-				tr.Base = hc.Transport
-			}
-			client.Timeout, client.Jar = hc.Timeout, hc.Jar
-			client.CheckRedirect = sameOriginRedirect(hc.CheckRedirect)
-		}
-	}
-	return client
-}
-
-// sameOriginRedirect returns a CheckRedirect policy that stops at a redirect
-// to another host or from https to http, then applies next (nil: the
-// http.Client default of at most 10 redirects).
-func sameOriginRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
-	return func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		if !strings.EqualFold(req.URL.Host, first.Host) {
-			return fmt.Errorf("snapauth: refusing to follow a redirect from host %q to host %q", first.Host, req.URL.Host)
-		}
-		if first.Scheme == "https" && req.URL.Scheme != "https" {
-			return errors.New("snapauth: refusing to follow a redirect from https to " + req.URL.Scheme)
-		}
-		if next != nil {
-			return next(req, via)
-		}
-		if len(via) >= 10 {
-			return errors.New("snapauth: stopped after 10 redirects")
-		}
-		return nil
-	}
 }
 
 // Format writes the transport with ClientSecret and PrivateKey redacted, for

@@ -1,0 +1,265 @@
+package snapauth
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// --- the cached source ----------------------------------------------------
+
+// TestCacheThousandCallersOneFetch: 1,000 goroutines asking a cold source
+// cause one request, and 1,000 asking again after expiry cause one more.
+func TestCacheThousandCallersOneFetch(t *testing.T) {
+	clock := newSrcClock()
+	g := newGate(t)
+	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+		g.wait(r)
+		return b2bAnswer(fmt.Sprintf("token-%d", r.N))
+	})
+	src := p.b2b(clock).TokenSource(context.Background()).(ContextTokenSource)
+
+	round := func(want string) {
+		const n = 1000
+		var joined atomic.Int64
+		toks := make([]*oauth2.Token, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
+			})
+		}
+		waitJoined(t, &joined, n)
+		g.open()
+		wg.Wait()
+		for i := range n {
+			require.NoError(t, errs[i])
+			require.Same(t, toks[0], toks[i])
+		}
+		assert.Equal(t, want, toks[0].AccessToken)
+	}
+	round("token-1")
+	assert.Equal(t, int64(1), p.hits.Load())
+
+	clock.Advance(901 * time.Second)
+	round("token-2")
+	assert.Equal(t, int64(2), p.hits.Load())
+}
+
+func TestCacheEarlyRefresh(t *testing.T) {
+	tests := []struct {
+		name      string
+		expiresIn int
+		early     time.Duration
+		refreshAt time.Duration // the token is renewed from this age on
+	}{
+		{"900s: 60s cap", 900, 0, 840 * time.Second},
+		{"300s: 10%", 300, 0, 270 * time.Second},
+		{"100s: 10%", 100, 0, 90 * time.Second},
+		{"EarlyRefresh override", 900, 5 * time.Minute, 600 * time.Second},
+		{"EarlyRefresh small", 900, time.Second, 899 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			clock := newSrcClock()
+			p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+				return okAnswer(fmt.Sprintf(`{"responseCode":"2007300","accessToken":"t%d","tokenType":"Bearer","expiresIn":%d}`, r.N, tt.expiresIn))
+			})
+			cfg := p.b2b(clock)
+			cfg.EarlyRefresh = tt.early
+			src := cfg.TokenSource(context.Background())
+			tok, err := src.Token()
+			require.NoError(t, err)
+			require.Equal(t, "t1", tok.AccessToken)
+
+			clock.Advance(tt.refreshAt - time.Second)
+			tok, err = src.Token()
+			require.NoError(t, err)
+			assert.Equal(t, "t1", tok.AccessToken, "renewed too early")
+			assert.Equal(t, int64(1), p.hits.Load())
+
+			clock.Advance(2 * time.Second)
+			tok, err = src.Token()
+			require.NoError(t, err)
+			assert.Equal(t, "t2", tok.AccessToken, "not renewed in time")
+			assert.Equal(t, int64(2), p.hits.Load())
+		})
+	}
+}
+
+// TestCacheRealClock runs the cached source on the real clock: a timer drops
+// the token when it is due, so the hot path reads no clock at all.
+func TestCacheRealClock(t *testing.T) {
+	f := freshness{}
+	long := &oauth2.Token{AccessToken: "a", ExpiresIn: 3600, Expiry: time.Now().Add(time.Hour)}
+	at := f.renewAt(long)
+	assert.Contains(t, at.String(), "m=+", "renewal time has no monotonic reading")
+	assert.WithinDuration(t, time.Now().Add(59*time.Minute), at, 5*time.Second)
+	assert.True(t, f.before(at))
+	short := &oauth2.Token{AccessToken: "a", ExpiresIn: 900, Expiry: time.Now().Add(30 * time.Second)}
+	assert.False(t, f.fresh(short))
+	assert.False(t, f.before(f.renewAt(short)), "due 30 s before expiry with a 60 s margin")
+
+	p := newSrcProvider(t, time.Now, func(r srcRequest) srcAnswer {
+		return okAnswer(fmt.Sprintf(`{"accessToken":"t%d","expiresIn":1}`, r.N)) // margin 100 ms
+	})
+	cfg := p.b2b(nil)
+	cfg.Now = nil
+	src := cfg.TokenSource(context.Background())
+	tok, err := src.Token()
+	require.NoError(t, err)
+	require.Equal(t, "t1", tok.AccessToken)
+	require.Eventually(t, func() bool {
+		tok, err := src.Token()
+		return err == nil && tok.AccessToken == "t2"
+	}, 5*time.Second, 10*time.Millisecond, "the renewal timer did not drop the due token")
+	assert.Equal(t, int64(2), p.hits.Load())
+
+	// Invalidate drops the timed entry at once.
+	tok, err = src.Token()
+	require.NoError(t, err)
+	src.(TokenInvalidator).Invalidate(tok)
+	tok, err = src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "t3", tok.AccessToken)
+}
+
+// TestCacheWaiterCancellation: one caller giving up returns at once, while
+// the fetch goes on and serves the others.
+func TestCacheWaiterCancellation(t *testing.T) {
+	clock := newSrcClock()
+	g := newGate(t)
+	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+		g.wait(r)
+		return b2bAnswer("shared")
+	})
+	src := p.b2b(clock).TokenSource(context.Background()).(ContextTokenSource)
+
+	var joined atomic.Int64
+	ctxA, cancelA := context.WithCancel(context.Background())
+	type result struct {
+		tok *oauth2.Token
+		err error
+	}
+	resA := make(chan result, 1)
+	go func() {
+		tok, err := src.TokenContext(&joinCtx{Context: ctxA, joined: &joined})
+		resA <- result{tok, err}
+	}()
+	others := make(chan result, 5)
+	for range 5 {
+		go func() {
+			tok, err := src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
+			others <- result{tok, err}
+		}()
+	}
+	waitJoined(t, &joined, 6)
+
+	cancelA()
+	select {
+	case r := <-resA:
+		require.ErrorIs(t, r.err, context.Canceled)
+		assert.Nil(t, r.tok)
+		assert.True(t, strings.HasPrefix(r.err.Error(), "snapauth: "))
+	case <-time.After(5 * time.Second):
+		t.Fatal("the cancelled caller did not return")
+	}
+	assert.Empty(t, others, "other callers returned before the fetch finished")
+
+	g.open()
+	for range 5 {
+		r := <-others
+		require.NoError(t, r.err)
+		assert.Equal(t, "shared", r.tok.AccessToken)
+	}
+	assert.Equal(t, int64(1), p.hits.Load())
+	// The cancelled caller's next call gets the cached token.
+	tok, err := src.TokenContext(context.Background())
+	require.NoError(t, err)
+	assert.Equal(t, "shared", tok.AccessToken)
+	assert.Equal(t, int64(1), p.hits.Load())
+}
+
+// TestCacheFailedFetchShared: a failed fetch gives every waiter the same
+// error from one request, and the next call tries again.
+func TestCacheFailedFetchShared(t *testing.T) {
+	clock := newSrcClock()
+	g := newGate(t)
+	var fail atomic.Bool
+	fail.Store(true)
+	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+		g.wait(r)
+		if fail.Load() {
+			return srcAnswer{Status: 503, Body: `{"responseCode":"5037300","responseMessage":"Service Unavailable"}`}
+		}
+		return b2bAnswer("after-failure")
+	})
+	cfg := p.b2b(clock)
+	cfg.MaxRetries = -1
+	src := cfg.TokenSource(context.Background()).(ContextTokenSource)
+
+	const n = 20
+	var joined atomic.Int64
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
+		})
+	}
+	waitJoined(t, &joined, n)
+	g.open()
+	wg.Wait()
+	var e *Error
+	require.ErrorAs(t, errs[0], &e)
+	assert.Equal(t, 503, e.StatusCode)
+	assert.ErrorIs(t, errs[0], ErrServerError)
+	for i := range n {
+		require.Equal(t, errs[0], errs[i], "waiter %d", i)
+	}
+	assert.Equal(t, int64(1), p.hits.Load(), "one request for all waiters")
+
+	fail.Store(false)
+	go g.open()
+	tok, err := src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "after-failure", tok.AccessToken)
+	assert.Equal(t, int64(2), p.hits.Load())
+}
+
+func TestCacheInvalidate(t *testing.T) {
+	clock := newSrcClock()
+	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer(fmt.Sprintf("t%d", r.N)) })
+	src := p.b2b(clock).TokenSource(context.Background())
+	inv := src.(TokenInvalidator)
+
+	t1, err := src.Token()
+	require.NoError(t, err)
+	inv.Invalidate(nil)
+	inv.Invalidate(&oauth2.Token{AccessToken: "someone-else"})
+	got, err := src.Token()
+	require.NoError(t, err)
+	assert.Same(t, t1, got, "invalidating another token dropped the cached one")
+	assert.Equal(t, int64(1), p.hits.Load())
+
+	inv.Invalidate(t1)
+	t2, err := src.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "t2", t2.AccessToken)
+	assert.Equal(t, int64(2), p.hits.Load())
+
+	inv.Invalidate(t1) // stale: t2 stays
+	got, err = src.Token()
+	require.NoError(t, err)
+	assert.Same(t, t2, got)
+	assert.Equal(t, int64(2), p.hits.Load())
+}

@@ -1,0 +1,145 @@
+package snapauth
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
+)
+
+// ---------------------------------------------------------------------------
+// B2BConfig.Client, with the real token source against a provider that also
+// serves the token endpoint.
+
+// tokenEndpoint serves access-token/b2b on mux, verifying the token signature
+// with pub, and issues tok-1, tok-2, ... in turn.
+func tokenEndpoint(t *testing.T, mux *http.ServeMux, pub *rsa.PublicKey, issued *atomic.Int32) {
+	mux.HandleFunc("POST /v1.0/access-token/b2b", func(w http.ResponseWriter, r *http.Request) {
+		ts, key := r.Header.Get("X-TIMESTAMP"), r.Header.Get("X-CLIENT-KEY")
+		sig, err := base64.StdEncoding.DecodeString(r.Header.Get("X-SIGNATURE"))
+		digest := sha256.Sum256([]byte(key + "|" + ts))
+		if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
+			t.Errorf("token request signature does not verify")
+			w.WriteHeader(401)
+			io.WriteString(w, `{"responseCode":"4017300","responseMessage":"Unauthorized. [Signature]"}`)
+			return
+		}
+		n := issued.Add(1)
+		fmt.Fprintf(w, `{"responseCode":"2007300","responseMessage":"Successful","accessToken":"tok-%d","tokenType":"BearerToken","expiresIn":"900"}`, n)
+	})
+}
+
+func TestB2BConfigClient(t *testing.T) {
+	key := srcKey(t)
+	var issued atomic.Int32
+	p := &snapProvider{}
+	mux := http.NewServeMux()
+	tokenEndpoint(t, mux, &key.PublicKey, &issued)
+	// tok-1 is revoked: the first call is rejected, the client must renew.
+	p.respond = rejectToken("tok-1", `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`)
+	mux.Handle("/v1.0/", p)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	p.secret, p.timestamp, p.now = testSecret, standardTimestamp, time.Now
+	defer func() { assert.Empty(t, p.failures()) }()
+
+	var baseCalls atomic.Int32
+	ctxClient := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		baseCalls.Add(1)
+		return http.DefaultTransport.RoundTrip(r)
+	})}
+	ctx := context.WithValue(context.Background(), oauth2.HTTPClient, ctxClient)
+	cfg := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "client-key", PrivateKey: key}
+	client := cfg.Client(ctx, &Transport{ClientSecret: testSecret, PartnerID: "partner", ChannelID: "95221"})
+
+	resp, err := client.Post(srv.URL+"/v1.0/transfer-intrabank", "application/json", strings.NewReader("{\n \"a\": \"<&>\"\n}"))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	seen := p.requests()
+	require.Len(t, seen, 2)
+	assert.Equal(t, "Bearer tok-1", seen[0].Header.Get("Authorization"))
+	assert.Equal(t, "Bearer tok-2", seen[1].Header.Get("Authorization"), "the rejected token was dropped and a new one fetched")
+	assert.Equal(t, seen[0].Header.Get("X-EXTERNAL-ID"), seen[1].Header.Get("X-EXTERNAL-ID"))
+	assert.EqualValues(t, 2, issued.Load())
+	// Two token fetches (through the config's own client lookup) and two service calls, all on the context's transport.
+	assert.EqualValues(t, 4, baseCalls.Load())
+
+	// The second call reuses the cached token.
+	resp, err = client.Post(srv.URL+"/v1.0/transfer-intrabank", "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.EqualValues(t, 2, issued.Load())
+}
+
+func TestB2BConfigClientRedirects(t *testing.T) {
+	key := srcKey(t)
+	var issued atomic.Int32
+	var otherHits atomic.Int32
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		otherHits.Add(1)
+	}))
+	defer other.Close()
+
+	p := &snapProvider{secret: testSecret, timestamp: standardTimestamp, now: time.Now}
+	mux := http.NewServeMux()
+	tokenEndpoint(t, mux, &key.PublicKey, &issued)
+	mux.HandleFunc("/v1.0/moved", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/v1.0/here?after=redirect", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/v1.0/away", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, other.URL+"/steal", http.StatusTemporaryRedirect)
+	})
+	mux.Handle("/v1.0/here", p)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer func() { assert.Empty(t, p.failures()) }()
+
+	cfg := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "client-key", PrivateKey: key}
+	client := cfg.Client(context.Background(), &Transport{ClientSecret: testSecret, PartnerID: "partner", ChannelID: "1"})
+
+	resp, err := client.Post(srv.URL+"/v1.0/moved", "application/json", strings.NewReader(`{"a": 1}`))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode, "a same-host redirect is followed and signed for its own URL")
+	seen := p.requests()
+	require.Len(t, seen, 1)
+	assert.True(t, strings.HasPrefix(seen[0].StringToSign, "POST:/v1.0/here?after=redirect:tok-1:"), seen[0].StringToSign)
+	assert.Equal(t, `{"a":1}`, string(seen[0].Body))
+
+	_, err = client.Post(srv.URL+"/v1.0/away", "application/json", strings.NewReader(`{}`))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "refusing to follow a redirect")
+	assert.Zero(t, otherHits.Load(), "nothing reaches the other host")
+}
+
+func TestB2BConfigClientNilTransport(t *testing.T) {
+	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: srcKey(t), Provider: BRI}
+	client := cfg.Client(context.Background(), nil)
+	tr, ok := client.Transport.(*Transport)
+	require.True(t, ok)
+	assert.Equal(t, BRI, tr.Provider, "the config's provider when the transport has none")
+	assert.NotNil(t, tr.Source)
+	_, err := client.Get("https://127.0.0.1:1/v1.0/x")
+	require.Error(t, err, "no signing key: refused before anything is sent")
+	assert.Contains(t, err.Error(), "neither ClientSecret nor PrivateKey")
+
+	orig := &Transport{ClientSecret: testSecret, Provider: DOKU}
+	client = cfg.Client(context.Background(), orig)
+	assert.Nil(t, orig.Source, "the caller's transport is not modified")
+	assert.Equal(t, DOKU, client.Transport.(*Transport).Provider)
+}

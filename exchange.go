@@ -1,0 +1,207 @@
+package snapauth
+
+import (
+	"bytes"
+	"context"
+	"crypto"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptrace"
+	"net/url"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// exchanger performs the one token-endpoint exchange both flows share.
+type exchanger struct {
+	tokenURL   string
+	clientKey  string
+	key        crypto.Signer
+	client     *http.Client
+	provider   Provider
+	now        func() time.Time
+	maxRetries int
+	backoff    Backoff
+	allowHTTP  bool
+	// idempotent says the grant may be sent again after a failure that
+	// reached the provider (client_credentials); otherwise a request is only
+	// repeated when it provably never left this process.
+	idempotent bool
+}
+
+// tokenRequest is the JSON body of a SNAP token request.
+type tokenRequest struct {
+	GrantType      string         `json:"grantType"`
+	AuthCode       *string        `json:"authCode,omitempty"`
+	RefreshToken   string         `json:"refreshToken,omitempty"`
+	AdditionalInfo map[string]any `json:"additionalInfo,omitempty"`
+}
+
+func httpClient(ctx context.Context, c *http.Client) *http.Client {
+	if c != nil {
+		return c
+	}
+	if c, ok := ctx.Value(oauth2.HTTPClient).(*http.Client); ok && c != nil {
+		return c
+	}
+	return http.DefaultClient
+}
+
+func nowFunc(now func() time.Time) func() time.Time {
+	if now != nil {
+		return now
+	}
+	return time.Now
+}
+
+// checkTokenURL refuses a token URL that would send the signed request in
+// clear text over the network.
+func checkTokenURL(raw string, allowHTTP bool) error {
+	if raw == "" {
+		return errors.New("snapauth: TokenURL is empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("snapauth: TokenURL %q is not an absolute URL", shownURL(raw))
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if allowHTTP || isLoopback(u.Hostname()) {
+			return nil
+		}
+		return fmt.Errorf("snapauth: TokenURL %q uses plain http; use https, or set AllowInsecureHTTP for a test provider", shownURL(raw))
+	}
+	return fmt.Errorf("snapauth: TokenURL %q: scheme must be https", shownURL(raw))
+}
+
+// shownURL is raw as error texts and Format show it: without the query or
+// password, where a user may have put a secret.
+func shownURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[invalid URL]"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "…"
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.Redacted()
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// exchange sends one token request, retrying as the grant allows, and
+// returns the token or an error.
+func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (*oauth2.Token, error) {
+	if err := checkTokenURL(x.tokenURL, x.allowHTTP); err != nil {
+		return nil, err
+	}
+	if x.clientKey == "" {
+		return nil, errors.New("snapauth: ClientKey is empty")
+	}
+	if x.key == nil {
+		return nil, errors.New("snapauth: PrivateKey is nil")
+	}
+	body, err := json.Marshal(req)
+	if err != nil {
+		return nil, fmt.Errorf("snapauth: token request body: %w", err)
+	}
+	retries := x.maxRetries
+	if retries == 0 {
+		retries = DefaultMaxRetries
+	}
+	backoff := x.backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	for attempt := 0; ; attempt++ {
+		tok, err, sent := x.once(ctx, body)
+		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
+			return tok, err
+		}
+		wait := backoff(attempt + 1)
+		var apiErr *Error
+		if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
+			wait = apiErr.RetryAfter
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return nil, err // the wait would outlast the caller
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, err
+		case <-t.C:
+		}
+	}
+}
+
+func (x *exchanger) retryable(err error, sent bool) bool {
+	if !errors.Is(err, ErrTemporary) {
+		return false
+	}
+	return x.idempotent || !sent
+}
+
+// once makes one attempt. sent reports whether the request may have reached
+// the provider (a connection was obtained for it).
+func (x *exchanger) once(ctx context.Context, body []byte) (tok *oauth2.Token, err error, sent bool) {
+	ts := x.provider.Timestamp(x.now())
+	sig, err := signRSA(x.key, TokenStringToSign(x.clientKey, ts))
+	if err != nil {
+		return nil, err, false
+	}
+	var gotConn atomic.Bool
+	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
+	hreq, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, x.tokenURL, bytes.NewReader(body))
+	if err != nil {
+		return nil, fmt.Errorf("snapauth: token request: %w", err), false
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Accept", "application/json")
+	hreq.Header.Set("X-TIMESTAMP", ts)
+	hreq.Header.Set("X-CLIENT-KEY", x.clientKey)
+	hreq.Header.Set("X-SIGNATURE", x.provider.EncodeSignature(sig))
+	resp, err := httpClient(ctx, x.client).Do(hreq)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("snapauth: token request: %w", context.Cause(ctx)), gotConn.Load()
+		}
+		return nil, &fetchError{err: redactURLError(err)}, gotConn.Load()
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if err != nil {
+		return nil, &fetchError{err: err}, true
+	}
+	tok, err = parseTokenAnswer(resp.StatusCode, resp.Header, data, x.now())
+	return tok, err, true
+}
+
+// redactURLError drops the query of a *url.Error's URL; token URLs carry no
+// secrets by SNAP's rules, but a user may have put one there.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		if u, perr := url.Parse(ue.URL); perr == nil && u.RawQuery != "" {
+			u.RawQuery = "…"
+			return &url.Error{Op: ue.Op, URL: u.String(), Err: ue.Err}
+		}
+	}
+	return err
+}

@@ -1,0 +1,127 @@
+package snapauth
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/oauth2"
+)
+
+// MemoryStore is a TokenStore in the process's memory, for tests and for a
+// single process that needs no persistence. It keeps an encoded copy of each
+// token (as MarshalToken does), so neither the caller's token nor a loaded
+// token shares anything with what the store holds. It implements Locker with
+// a per-key lock inside the process. The zero value is not usable: call
+// NewMemoryStore. Its String method does not print tokens.
+type MemoryStore struct {
+	s *memoryState // behind a pointer, so that no format verb can print tokens
+}
+
+type memoryState struct {
+	mu     sync.RWMutex
+	tokens map[string][]byte
+	locks  keyLocks
+}
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{s: &memoryState{tokens: make(map[string][]byte)}}
+}
+
+// Load returns a copy of the token stored under key, or ErrNoToken.
+func (m *MemoryStore) Load(ctx context.Context, key string) (*oauth2.Token, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m.s.mu.RLock()
+	data, ok := m.s.tokens[key]
+	m.s.mu.RUnlock()
+	if !ok {
+		return nil, ErrNoToken
+	}
+	return UnmarshalToken(data)
+}
+
+// Save stores a copy of t under key. It fails as MarshalToken does.
+func (m *MemoryStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	data, err := MarshalToken(t)
+	if err != nil {
+		return err
+	}
+	m.s.mu.Lock()
+	m.s.tokens[key] = data
+	m.s.mu.Unlock()
+	return nil
+}
+
+// Lock takes key's lock within this process, waiting until it is free or
+// ctx ends (then it returns an error wrapping ctx.Err()). unlock is safe to
+// call more than once.
+func (m *MemoryStore) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	return m.s.locks.lock(ctx, key)
+}
+
+// String describes the store without its tokens.
+func (m *MemoryStore) String() string {
+	m.s.mu.RLock()
+	defer m.s.mu.RUnlock()
+	return fmt.Sprintf("snapauth.MemoryStore(%d tokens)", len(m.s.tokens))
+}
+
+// GoString is String, for the %#v verb.
+func (m *MemoryStore) GoString() string { return m.String() }
+
+// keyLocks is a set of per-key locks within one process whose waiters give
+// up when their context ends.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	held chan struct{} // holds one element while the lock is taken
+	refs int           // holders and waiters; the entry is dropped at zero
+}
+
+func (l *keyLocks) lock(ctx context.Context, key string) (func(), error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", err)
+	}
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = make(map[string]*keyLock)
+	}
+	kl := l.m[key]
+	if kl == nil {
+		kl = &keyLock{held: make(chan struct{}, 1)}
+		l.m[key] = kl
+	}
+	kl.refs++
+	l.mu.Unlock()
+	select {
+	case kl.held <- struct{}{}:
+	case <-ctx.Done():
+		l.release(key, kl)
+		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", ctx.Err())
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			<-kl.held
+			l.release(key, kl)
+		})
+	}, nil
+}
+
+func (l *keyLocks) release(key string, kl *keyLock) {
+	l.mu.Lock()
+	kl.refs--
+	if kl.refs == 0 {
+		delete(l.m, key)
+	}
+	l.mu.Unlock()
+}

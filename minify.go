@@ -1,0 +1,159 @@
+package snapauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Minify returns body as canonical compact JSON: insignificant whitespace
+// removed, key order, duplicate keys and numbers kept exactly as written, and
+// strings written the way JavaScript's JSON.stringify writes them, so that a
+// provider that parses and re-serialises the body gets the same bytes back.
+// Unnecessary escapes (\u003c, \/, \u00e9, escaped surrogate pairs) become the
+// literal characters; '"', '\\' and control characters stay escaped, as do
+// lone surrogates. Empty input gives empty output; anything that is not
+// valid UTF-8 JSON is an error and is never signed.
+func Minify(body []byte) ([]byte, error) {
+	if err := checkJSON(body); err != nil {
+		return nil, err
+	}
+	return appendMinified(make([]byte, 0, len(body)), body), nil
+}
+
+// checkJSON accepts an empty body or valid UTF-8 JSON, the inputs
+// appendMinified is written for.
+func checkJSON(body []byte) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if !json.Valid(body) {
+		return errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	}
+	if !utf8.Valid(body) {
+		return errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
+	}
+	return nil
+}
+
+// appendMinified appends the canonical compact form of valid JSON src to dst.
+func appendMinified(dst, src []byte) []byte {
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case '"':
+			end := i + 1
+			for src[end] != '"' {
+				if src[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			dst = appendString(dst, src[i+1:end])
+			i = end + 1
+		default:
+			j := i + 1
+			for j < len(src) && !isJSONSpace(src[j]) && src[j] != '"' {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
+		}
+	}
+	return dst
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// appendString writes the contents s of a valid JSON string, with quotes, in
+// JSON.stringify's canonical escaping.
+func appendString(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	if bytes.IndexByte(s, '\\') < 0 {
+		dst = append(dst, s...)
+		return append(dst, '"')
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c != '\\' {
+			dst = append(dst, c)
+			i++
+			continue
+		}
+		switch e := s[i+1]; e {
+		case '"', '\\':
+			dst = append(dst, '\\', e)
+			i += 2
+		case '/':
+			dst = append(dst, '/')
+			i += 2
+		case 'b', 'f', 'n', 'r', 't':
+			dst = append(dst, '\\', e)
+			i += 2
+		case 'u':
+			r := hex4(s[i+2 : i+6])
+			i += 6
+			if utf16.IsSurrogate(r) {
+				if r < 0xdc00 && i+6 <= len(s) && s[i] == '\\' && s[i+1] == 'u' {
+					if r2 := hex4(s[i+2 : i+6]); 0xdc00 <= r2 && r2 <= 0xdfff {
+						dst = utf8.AppendRune(dst, utf16.DecodeRune(r, r2))
+						i += 6
+						continue
+					}
+				}
+				dst = appendUnicodeEscape(dst, r) // a lone surrogate stays escaped
+				continue
+			}
+			dst = appendRuneCanonical(dst, r)
+		}
+	}
+	return append(dst, '"')
+}
+
+func appendRuneCanonical(dst []byte, r rune) []byte {
+	switch r {
+	case '"':
+		return append(dst, '\\', '"')
+	case '\\':
+		return append(dst, '\\', '\\')
+	case '\b':
+		return append(dst, '\\', 'b')
+	case '\f':
+		return append(dst, '\\', 'f')
+	case '\n':
+		return append(dst, '\\', 'n')
+	case '\r':
+		return append(dst, '\\', 'r')
+	case '\t':
+		return append(dst, '\\', 't')
+	}
+	if r < 0x20 {
+		return appendUnicodeEscape(dst, r)
+	}
+	return utf8.AppendRune(dst, r)
+}
+
+func appendUnicodeEscape(dst []byte, r rune) []byte {
+	const lowerhex = "0123456789abcdef"
+	return append(dst, '\\', 'u', lowerhex[r>>12&15], lowerhex[r>>8&15], lowerhex[r>>4&15], lowerhex[r&15])
+}
+
+func hex4(b []byte) rune {
+	var r rune
+	for _, c := range b {
+		r <<= 4
+		switch {
+		case '0' <= c && c <= '9':
+			r |= rune(c - '0')
+		case 'a' <= c && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		default:
+			r |= rune(c - 'A' + 10)
+		}
+	}
+	return r
+}
