@@ -129,8 +129,8 @@ func TestParseTokenAnswerErrors(t *testing.T) {
 			require.ErrorAs(t, err, &e)
 			assert.Equal(t, tt.status, e.StatusCode)
 			assert.Equal(t, tt.code, e.ResponseCode)
-			assert.Equal(t, tt.service, e.ServiceCode)
-			assert.Equal(t, tt.caseCode, e.CaseCode)
+			assert.Equal(t, tt.service, e.ServiceCode())
+			assert.Equal(t, tt.caseCode, e.CaseCode())
 			assert.Equal(t, tt.msg, e.ResponseMessage)
 			assert.True(t, strings.HasPrefix(err.Error(), "snapauth: "), err.Error())
 			assert.Contains(t, err.Error(), fmt.Sprint(tt.status))
@@ -215,7 +215,7 @@ func FuzzParseTokenAnswer(f *testing.F) {
 		if e.StatusCode != status || !strings.HasPrefix(err.Error(), "snapauth: ") {
 			t.Fatalf("bad error %q for status %d", err, status)
 		}
-		if len(e.ResponseCode) == 7 && (e.ServiceCode != e.ResponseCode[3:5] || e.CaseCode != e.ResponseCode[5:]) {
+		if len(e.ResponseCode) == 7 && (e.ServiceCode() != e.ResponseCode[3:5] || e.CaseCode() != e.ResponseCode[5:]) {
 			t.Fatalf("codes not split: %+v", e)
 		}
 		if len(e.Body) > 64<<10 || (len(e.Body) > 0 && !bytes.HasPrefix(body, e.Body)) {

@@ -128,7 +128,7 @@ func TestB2B2CExpiryOffsets(t *testing.T) {
 	var e *Error
 	require.ErrorAs(t, err, &e)
 	assert.Equal(t, "accessTokenExpiryTime is not an ISO 8601 time", e.ResponseMessage)
-	assert.Equal(t, "74", e.ServiceCode)
+	assert.Equal(t, "74", e.ServiceCode())
 }
 
 // finpayB2B2CSample is the sample answer of Finpay's access-token/b2b2c page

@@ -178,8 +178,8 @@ func TestB2BErrorAnswers(t *testing.T) {
 			assert.Equal(t, tt.code, e.ResponseCode)
 			assert.Equal(t, tt.msg, e.ResponseMessage)
 			if tt.code != "" {
-				assert.Equal(t, "73", e.ServiceCode)
-				assert.Equal(t, tt.code[5:], e.CaseCode)
+				assert.Equal(t, "73", e.ServiceCode())
+				assert.Equal(t, tt.code[5:], e.CaseCode())
 			}
 			if tt.is != nil {
 				assert.ErrorIs(t, err, tt.is)

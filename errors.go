@@ -3,6 +3,7 @@ package snapauth
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -34,7 +35,10 @@ var (
 
 // Error is a failure answered by a SNAP provider: a non-2xx status, a
 // responseCode that is not a success, or a success without a token. Its text
-// holds the status and the SNAP code and message, never a secret.
+// holds the status and the SNAP code and message, never a secret. Match it
+// with errors.As and a *Error target, and its conditions with errors.Is and
+// the sentinels above; the service and case codes are derived from
+// ResponseCode, so an Error built by hand behaves like one from a provider.
 type Error struct {
 	// StatusCode is the HTTP status of the answer.
 	StatusCode int
@@ -44,10 +48,6 @@ type Error struct {
 	// ResponseMessage is the provider's responseMessage (or
 	// responseDescription), or a short description of a non-JSON answer.
 	ResponseMessage string
-	// ServiceCode is characters 4-5 of ResponseCode ("73" for B2B tokens).
-	ServiceCode string
-	// CaseCode is characters 6-7 of ResponseCode ("01" for an invalid token).
-	CaseCode string
 	// RetryAfter is the provider's Retry-After, zero when absent.
 	RetryAfter time.Duration
 	// Body is the raw answer, at most 64 KiB of it. It is not part of the
@@ -55,9 +55,7 @@ type Error struct {
 	Body []byte
 }
 
-// Error returns "snapauth: <status>: <code> <message>". It has a value
-// receiver so that an Error printed by value shows this text too, never the
-// fields (Body may echo a secret of the request).
+// Error returns "snapauth: <status> <status text>: <code> <message>".
 func (e Error) Error() string {
 	msg := "snapauth: " + strconv.Itoa(e.StatusCode) + " " + http.StatusText(e.StatusCode)
 	if e.ResponseCode != "" {
@@ -69,39 +67,68 @@ func (e Error) Error() string {
 	return msg
 }
 
-// GoString is the %#v form: the fields with Body's length only, since a
-// provider's answer may echo a refresh token or an authorization code.
-func (e Error) GoString() string {
-	return fmt.Sprintf("snapauth.Error{StatusCode:%d, ResponseCode:%q, ResponseMessage:%q, ServiceCode:%q, CaseCode:%q, RetryAfter:%d, Body:[]byte{ /* %d bytes, not printed */ }}",
-		e.StatusCode, e.ResponseCode, e.ResponseMessage, e.ServiceCode, e.CaseCode, e.RetryAfter, len(e.Body))
+// Format writes Error() for every verb, and for %#v the fields with the
+// length of Body only.
+func (e Error) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		fmt.Fprintf(f, "snapauth.Error{StatusCode:%d, ResponseCode:%q, ResponseMessage:%q, RetryAfter:%d, Body:[]byte{ /* %d bytes, not printed */ }}",
+			e.StatusCode, e.ResponseCode, e.ResponseMessage, e.RetryAfter, len(e.Body))
+		return
+	}
+	io.WriteString(f, e.Error())
 }
 
-// Is reports whether e matches one of the package's sentinel errors.
-func (e *Error) Is(target error) bool {
-	switch target {
-	case ErrUnauthorized:
-		return e.status() == http.StatusUnauthorized && (e.CaseCode == "00" || e.CaseCode == "")
-	case ErrInvalidToken:
-		return e.status() == http.StatusUnauthorized && e.CaseCode >= "01" && e.CaseCode <= "04"
-	case ErrRateLimited:
-		return e.status() == http.StatusTooManyRequests
-	case ErrServerError:
-		return e.status() >= 500
-	case ErrTemporary:
-		return e.Temporary()
+// As lets errors.As fill a target of type *Error (a value) as well as the
+// usual **Error.
+func (e Error) As(target any) bool {
+	if t, ok := target.(*Error); ok {
+		*t = e
+		return true
 	}
 	return false
 }
 
-// Temporary reports whether the same request may succeed later (429 or 5xx).
-func (e *Error) Temporary() bool {
-	s := e.status()
-	return s == http.StatusTooManyRequests || s >= 500
+// ServiceCode returns characters 4-5 of ResponseCode ("73" for B2B tokens),
+// or "" when ResponseCode is not a 7-character SNAP code.
+func (e Error) ServiceCode() string {
+	if len(e.ResponseCode) != 7 {
+		return ""
+	}
+	return e.ResponseCode[3:5]
+}
+
+// CaseCode returns characters 6-7 of ResponseCode ("01" for an invalid
+// token), or "" when ResponseCode is not a 7-character SNAP code.
+func (e Error) CaseCode() string {
+	if len(e.ResponseCode) != 7 {
+		return ""
+	}
+	return e.ResponseCode[5:7]
+}
+
+// Is reports whether e matches one of the package's sentinel errors:
+// ErrUnauthorized, ErrInvalidToken, ErrRateLimited, ErrServerError or
+// ErrTemporary (429 or 5xx).
+func (e Error) Is(target error) bool {
+	s, c := e.status(), e.CaseCode()
+	switch target {
+	case ErrUnauthorized:
+		return s == http.StatusUnauthorized && (c == "00" || c == "")
+	case ErrInvalidToken:
+		return s == http.StatusUnauthorized && c >= "01" && c <= "04"
+	case ErrRateLimited:
+		return s == http.StatusTooManyRequests
+	case ErrServerError:
+		return s >= 500
+	case ErrTemporary:
+		return s == http.StatusTooManyRequests || s >= 500
+	}
+	return false
 }
 
 // status is the HTTP status the SNAP code speaks of, which some providers
 // send with an HTTP 200; without a code it is the HTTP status.
-func (e *Error) status() int {
+func (e Error) status() int {
 	if len(e.ResponseCode) == 7 {
 		if s, err := strconv.Atoi(e.ResponseCode[:3]); err == nil {
 			return s
@@ -112,11 +139,7 @@ func (e *Error) status() int {
 
 // newError builds an *Error from a status and a SNAP code and message.
 func newError(status int, code, message string) *Error {
-	e := &Error{StatusCode: status, ResponseCode: code, ResponseMessage: message}
-	if len(code) == 7 {
-		e.ServiceCode, e.CaseCode = code[3:5], code[5:7]
-	}
-	return e
+	return &Error{StatusCode: status, ResponseCode: code, ResponseMessage: message}
 }
 
 // fetchError is a failure to reach the provider at all (connection refused,
@@ -134,16 +157,33 @@ func (e *fetchError) Is(target error) bool {
 // rotated refresh token, so persist it by other means. Its text never
 // contains the token.
 type StoreError struct {
-	Key   string
+	// Key is the store key the token was to be saved under.
+	Key string
+	// Token is the token obtained, the only copy if the store lost it.
 	Token *oauth2.Token
-	Err   error
+	// Err is the store's error.
+	Err error
 }
 
-// Error names the key and the store's error, never the token. It has a
-// value receiver so that a StoreError printed by value shows this text too.
+// Error names the key and the store's error, never the token. StoreError's
+// methods have value receivers, so errors.As finds it with a target of
+// either *StoreError or StoreError, and fmt prints this text for every verb.
 func (e StoreError) Error() string {
 	return fmt.Sprintf("snapauth: new token for key %q not saved: %v", e.Key, e.Err)
 }
 
 // Unwrap returns the store's error.
-func (e *StoreError) Unwrap() error { return e.Err }
+func (e StoreError) Unwrap() error { return e.Err }
+
+// Format writes Error() for every verb, so that the token is never printed.
+func (e StoreError) Format(f fmt.State, verb rune) { io.WriteString(f, e.Error()) }
+
+// As lets errors.As fill a target of type *StoreError (a value) as well as
+// the usual **StoreError.
+func (e StoreError) As(target any) bool {
+	if t, ok := target.(*StoreError); ok {
+		*t = e
+		return true
+	}
+	return false
+}

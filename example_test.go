@@ -299,7 +299,7 @@ func ExampleError() {
 	_, err := cfg.Token(context.Background())
 	var e *snapauth.Error
 	if errors.As(err, &e) {
-		fmt.Println(e.StatusCode, e.ResponseCode, e.ServiceCode, e.CaseCode)
+		fmt.Println(e.StatusCode, e.ResponseCode, e.ServiceCode(), e.CaseCode())
 	}
 	fmt.Println(errors.Is(err, snapauth.ErrRateLimited), errors.Is(err, snapauth.ErrTemporary))
 	// Output:

@@ -65,7 +65,7 @@ func TestCheckResponse(t *testing.T) {
 	assert.Equal(t, 7*time.Second, e.RetryAfter)
 	err = CheckResponse(resp(403, "application/json", `{"responseCode":"4034714","responseDescription":"Insufficient Funds"}`))
 	require.ErrorAs(t, err, &e)
-	assert.Equal(t, "14", e.CaseCode)
+	assert.Equal(t, "14", e.CaseCode())
 	assert.Contains(t, err.Error(), "Insufficient Funds")
 	require.Error(t, CheckResponse(nil))
 }

@@ -164,7 +164,7 @@ func runCall(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		doing := "sending the request"
 		var apiErr *snapauth.Error
-		if errors.As(err, &apiErr) && (apiErr.ServiceCode == "73" || strings.Contains(err.Error(), "B2B access token")) {
+		if errors.As(err, &apiErr) && (apiErr.ServiceCode() == "73" || strings.Contains(err.Error(), "B2B access token")) {
 			doing = "fetching the B2B access token"
 		}
 		return providerError("call", doing, unwrapURLError(err))
