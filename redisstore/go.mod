@@ -4,7 +4,7 @@ go 1.26.0
 
 require (
 	github.com/redis/go-redis/v9 v9.23.0
-	github.com/snapauth/snapauth v0.0.0
+	github.com/snapauth/snapauth v0.1.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.37.0
 )
@@ -16,4 +16,3 @@ require (
 	golang.org/x/sys v0.48.0 // indirect
 )
 
-replace github.com/snapauth/snapauth => ../
