@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/snapauth/snapauth"
@@ -19,7 +20,57 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// ---- end of signer examples ----
+// The whole story: a B2B client for the partner's own calls, a customer's
+// tokens from account binding, and a call on behalf of that customer, against
+// snaptest's sandbox (which verifies every signature the way a bank does).
+func Example() {
+	srv := snaptest.NewServer() // in production: the bank's URLs and your keys
+	defer srv.Close()
+	ctx := context.Background()
+
+	// B2B: one token source, shared by every request, renewed before expiry.
+	b2b := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	client := b2b.Client(ctx, &snapauth.Transport{
+		ClientSecret: srv.ClientSecret,
+		PartnerID:    srv.PartnerID,
+		ChannelID:    srv.ChannelID,
+	})
+	resp, err := client.Post(srv.ServiceURL("/v1.0/balance-inquiry"), "application/json",
+		strings.NewReader(`{ "accountNo": "2000100101" }`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("B2B call:", resp.StatusCode, snapauth.CheckResponse(resp))
+	resp.Body.Close()
+
+	// B2B2C: the customer approved account binding; exchange the code, keep
+	// the tokens in a store (the refresh token rotates on every refresh).
+	b2b2c := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
+	tok, err := b2b2c.Exchange(ctx, srv.MintAuthCode())
+	if err != nil {
+		log.Fatal(err)
+	}
+	store := snapauth.NewMemoryStore() // or NewFileStore, or redisstore
+	if err := store.Save(ctx, "customer-42", tok); err != nil {
+		log.Fatal(err)
+	}
+	customer := b2b2c.StoredTokenSource(ctx, store, "customer-42")
+
+	req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
+		srv.ServiceURL("/v1.0/customer/balance-inquiry"), strings.NewReader(`{"partnerReferenceNo": "7"}`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	resp, err = client.Do(req)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("customer call:", resp.StatusCode, snapauth.CheckResponse(resp))
+	resp.Body.Close()
+	// Output:
+	// B2B call: 200 <nil>
+	// customer call: 200 <nil>
+}
 
 // ---- Token source examples (b2b_source.go, b2b2c_source.go) ----
 
