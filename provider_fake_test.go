@@ -19,13 +19,13 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/canonjson"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -108,7 +108,7 @@ func (p *snapProvider) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength != int64(len(body)) {
 			return fmt.Sprintf("Content-Length %d for %d bytes", r.ContentLength, len(body))
 		}
-		canon, err := reserialize(body)
+		canon, err := canonjson.Reserialize(body)
 		if err != nil {
 			return "body: " + err.Error()
 		}
@@ -227,98 +227,6 @@ func (p *snapProvider) endpointURL(uri string) string {
 	default:
 		return uri
 	}
-}
-
-// reserialize parses JSON token by token and writes it back compact, with
-// strings escaped as JavaScript's JSON.stringify escapes them and numbers
-// and key order as written: the provider's view of the canonical body.
-func reserialize(body []byte) ([]byte, error) {
-	if len(body) == 0 {
-		return []byte{}, nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var out bytes.Buffer
-	type frame struct {
-		object bool
-		n      int
-	}
-	var stack []frame
-	for {
-		tok, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
-			stack = stack[:len(stack)-1]
-			out.WriteByte(byte(d))
-			if len(stack) > 0 {
-				stack[len(stack)-1].n++
-			}
-			continue
-		}
-		if len(stack) > 0 {
-			f := &stack[len(stack)-1]
-			switch {
-			case f.object && f.n%2 == 1:
-				out.WriteByte(':')
-			case f.n > 0:
-				out.WriteByte(',')
-			}
-		}
-		switch v := tok.(type) {
-		case json.Delim:
-			out.WriteByte(byte(v))
-			stack = append(stack, frame{object: v == '{'})
-			continue
-		case string:
-			out.WriteString(jsString(v))
-		case json.Number:
-			out.WriteString(v.String())
-		case bool:
-			out.WriteString(strconv.FormatBool(v))
-		case nil:
-			out.WriteString("null")
-		}
-		if len(stack) > 0 {
-			stack[len(stack)-1].n++
-		}
-	}
-	return out.Bytes(), nil
-}
-
-func jsString(s string) string {
-	var b strings.Builder
-	b.WriteByte('"')
-	for _, r := range s {
-		switch r {
-		case '"':
-			b.WriteString(`\"`)
-		case '\\':
-			b.WriteString(`\\`)
-		case '\b':
-			b.WriteString(`\b`)
-		case '\f':
-			b.WriteString(`\f`)
-		case '\n':
-			b.WriteString(`\n`)
-		case '\r':
-			b.WriteString(`\r`)
-		case '\t':
-			b.WriteString(`\t`)
-		default:
-			if r < 0x20 {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			} else {
-				b.WriteRune(r)
-			}
-		}
-	}
-	b.WriteByte('"')
-	return b.String()
 }
 
 // ---------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/canonjson"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,7 +50,7 @@ func TestTransportSignsPrettyBody(t *testing.T) {
 	seen := p.requests()
 	require.Len(t, seen, 1)
 	got := seen[0]
-	want, err := reserialize(payload)
+	want, err := canonjson.Reserialize(payload)
 	require.NoError(t, err)
 	assert.Equal(t, string(want), string(got.Body), "the minified bytes are sent")
 	assert.Contains(t, string(got.Body), `"note":"<b>Tom & Jerry</b> café Ñandú 日本語 🎉"`)

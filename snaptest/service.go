@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/canonjson"
 )
 
 // serveService serves the sample service family: any method on any path
@@ -69,7 +70,7 @@ func (x *exchange) checkService(path string) (*Echo, *snapErr) {
 	if ch := h.Get("CHANNEL-ID"); len(ch) > 5 || ch != x.creds.ChannelID {
 		return nil, invalidFormat(ReasonChannelID, "CHANNEL-ID")
 	}
-	canonical, err := canonicalJSON(x.body)
+	canonical, err := canonjson.Reserialize(x.body)
 	if err != nil {
 		return nil, badRequest(ReasonBody, "body is not JSON")
 	}

@@ -1,4 +1,7 @@
-package snaptest
+// Package canonjson re-serialises JSON the way SNAP providers do before
+// hashing a body (JSON.stringify(JSON.parse(body))), for snaptest and the
+// tests of the root package: one independent reference for Minify.
+package canonjson
 
 import (
 	"bytes"
@@ -8,7 +11,7 @@ import (
 	"unicode/utf8"
 )
 
-// canonicalJSON re-serialises a received body the way a provider does before
+// Reserialize re-serialises a received body the way a provider does before
 // hashing it for a service signature: parse, then write back compactly in
 // JavaScript's JSON.stringify form (key order and duplicate keys kept,
 // numbers as written, strings with only '"', '\\' and control characters
@@ -16,12 +19,12 @@ import (
 // that the sandbox catches a client whose minification a provider would not
 // reproduce. An empty body stays empty; anything else that is not one valid
 // UTF-8 JSON value is an error.
-func canonicalJSON(body []byte) ([]byte, error) {
+func Reserialize(body []byte) ([]byte, error) {
 	if len(body) == 0 {
 		return []byte{}, nil
 	}
 	if !utf8.Valid(body) {
-		return nil, errors.New("snaptest: body is not UTF-8")
+		return nil, errors.New("canonjson: body is not UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
@@ -30,12 +33,12 @@ func canonicalJSON(body []byte) ([]byte, error) {
 		return nil, err
 	}
 	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("snaptest: body has data after the JSON value")
+		return nil, errors.New("canonjson: body has data after the JSON value")
 	}
 	return out, nil
 }
 
-var errNotJSON = errors.New("snaptest: body is not JSON")
+var errNotJSON = errors.New("canonjson: body is not JSON")
 
 // appendValue appends the next JSON value of dec. The decoder's own nesting
 // limit bounds the recursion.

@@ -1,4 +1,4 @@
-package snaptest
+package canonjson
 
 import (
 	"bytes"
@@ -21,12 +21,12 @@ func TestCanonicalJSON(t *testing.T) {
 		` [ true , false , null , {} , [] ] `:      `[true,false,null,{},[]]`,
 		`"just a string"`:                          `"just a string"`,
 	} {
-		got, err := canonicalJSON([]byte(in))
+		got, err := Reserialize([]byte(in))
 		require.NoError(t, err, in)
 		assert.Equal(t, want, string(got), in)
 	}
 	for _, in := range []string{" ", "{", `{"a":1}{"b":2}`, `{"a":1} x`, "\xff", `{'a':1}`, `[1,]`} {
-		_, err := canonicalJSON([]byte(in))
+		_, err := Reserialize([]byte(in))
 		assert.Error(t, err, "%q", in)
 	}
 }
@@ -43,20 +43,20 @@ func FuzzCanonicalJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, in []byte) {
-		got, err := canonicalJSON(in)
+		got, err := Reserialize(in)
 		want, minErr := snapauth.Minify(in)
 		if (err == nil) != (minErr == nil) {
-			t.Fatalf("canonicalJSON error %v, Minify error %v, for %q", err, minErr, in)
+			t.Fatalf("Reserialize error %v, Minify error %v, for %q", err, minErr, in)
 		}
 		if err != nil {
 			return
 		}
 		if len(in) > 0 && !json.Valid(got) {
-			t.Fatalf("canonicalJSON(%q) = %q is not JSON", in, got)
+			t.Fatalf("Reserialize(%q) = %q is not JSON", in, got)
 		}
-		again, err := canonicalJSON(got)
+		again, err := Reserialize(got)
 		if err != nil || !bytes.Equal(again, got) {
-			t.Fatalf("canonicalJSON is not idempotent on %q: %q then %q (%v)", in, got, again, err)
+			t.Fatalf("Reserialize is not idempotent on %q: %q then %q (%v)", in, got, again, err)
 		}
 		if escapedSurrogate.Match(in) {
 			return
