@@ -14,6 +14,10 @@
 //	client := redis.NewUniversalClient(&redis.UniversalOptions{Addrs: []string{"redis:6379"}})
 //	store := redisstore.New(client)
 //	src := b2bConfig.StoredTokenSource(ctx, store, "b2b")
+//
+// New takes the client and functional options, as Redis backends of other
+// stores do (httpcache's redis.NewWithClient): the client is the one
+// required part, and the few knobs (key prefix, lock TTL) all have defaults.
 package redisstore
 
 import (

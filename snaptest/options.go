@@ -1,6 +1,7 @@
 package snaptest
 
 import (
+	"errors"
 	"strings"
 	"time"
 
@@ -206,14 +207,22 @@ func WithCredentials(c Credentials) Option {
 }
 
 // Configure changes knobs of a running server. Requests already past the
-// point where a knob is read keep the old value.
-func (s *Server) Configure(opts ...Option) {
+// point where a knob is read keep the old value. WithPathPrefix and
+// WithCredentials shape the server at construction only: given here they
+// are an error, and no option of the call is applied.
+func (s *Server) Configure(opts ...Option) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	prefix := s.cfg.prefix
+	cfg := s.cfg
 	for _, o := range opts {
-		o(&s.cfg)
+		o(&cfg)
 	}
-	s.cfg.prefix = prefix // construction only
-	s.cfg.credentials = nil
+	if cfg.prefix != s.cfg.prefix {
+		return errors.New("snaptest: Configure: WithPathPrefix only takes effect in NewServer or NewUnstartedServer")
+	}
+	if cfg.credentials != s.cfg.credentials {
+		return errors.New("snaptest: Configure: WithCredentials only takes effect in NewServer or NewUnstartedServer")
+	}
+	s.cfg = cfg
+	return nil
 }

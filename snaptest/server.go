@@ -13,7 +13,9 @@
 //
 // Knobs (Configure, FailTokenCalls, HTMLTokenCalls, RevokeAll...) let a test
 // make the provider misbehave, and Stats and LastRequest let it see what the
-// provider saw:
+// provider saw. Knobs are functional options rather than a config struct (the
+// root package's style) because a test turns them while the server runs
+// (Configure) and most tests set none:
 //
 //	srv := snaptest.NewServer()
 //	defer srv.Close()

@@ -1,6 +1,7 @@
 package snaptest_test
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -231,4 +232,24 @@ func TestRejections(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestConfigureRefusesConstructionOptions(t *testing.T) {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	require.NoError(t, srv.Configure(snaptest.WithSkew(time.Minute)))
+
+	err := srv.Configure(snaptest.WithSkew(time.Hour), snaptest.WithPathPrefix("/snap"))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WithPathPrefix")
+	err = srv.Configure(snaptest.WithSkew(time.Hour), snaptest.WithCredentials(snaptest.Credentials{ClientKey: "other"}))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WithCredentials")
+
+	// A refused Configure applies none of its options: the skew is still a
+	// minute, so a clock ten minutes behind is refused.
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey,
+		Now: func() time.Time { return time.Now().Add(-10 * time.Minute) }}
+	_, err = cfg.Token(context.Background())
+	require.ErrorIs(t, err, snapauth.ErrUnauthorized)
 }
