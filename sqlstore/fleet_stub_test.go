@@ -1,0 +1,3 @@
+package sqlstore_test
+
+const helperEnv = "SQLSTORE_FLEET"
