@@ -1,3 +1,0 @@
-package sqlstore_test
-
-const helperEnv = "SQLSTORE_FLEET"
