@@ -285,7 +285,7 @@ func TestFleetLockHolderKilled(t *testing.T) {
 	provider.Configure(snaptest.WithDelay(0))
 
 	f.goAll(others...)
-	require.Eventually(t, func() bool { return waiters(t, store.DB()) == len(others) }, fleetDeadline, 5*time.Millisecond,
+	require.Eventually(t, func() bool { return len(advisorySessions(t, store.DB(), store, "b2b", false)) == len(others) }, fleetDeadline, 5*time.Millisecond,
 		"the others wait in PostgreSQL for the lock")
 	f.killed[holder] = true
 	require.NoError(t, f.cmds[holder].Process.Signal(os.Kill))
@@ -309,16 +309,6 @@ func TestFleetLockHolderKilled(t *testing.T) {
 	t.Logf("lock holder SIGKILLed while its fetch was in flight and %d others waited in pg_advisory_xact_lock; "+
 		"one of them fetched %v after the kill; requests %d, tokens issued %d",
 		len(others), after.Round(time.Millisecond), st.Calls[snaptest.EndpointB2B], st.Issued[snaptest.EndpointB2B])
-}
-
-// waiters counts the sessions waiting for an advisory lock.
-func waiters(t *testing.T, db *sql.DB) int {
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&n); err != nil {
-		t.Error(err)
-		return -1
-	}
-	return n
 }
 
 // TestHelperProcess is a member of a fleet when $SQLSTORE_FLEET is set, and

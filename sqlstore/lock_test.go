@@ -26,18 +26,33 @@ func replicas(t *testing.T, n int) []*sqlstore.Store {
 // key, as pg_locks shows it.
 func advisoryHolders(t *testing.T, db *sql.DB, s *sqlstore.Store, key string) []int {
 	t.Helper()
+	return advisorySessions(t, db, s, key, true)
+}
+
+// advisorySessions returns the backend pids holding (granted) or waiting
+// for Lock's advisory lock of key; on a query error it fails t and returns
+// nil, so it may run in require.Eventually's goroutine.
+func advisorySessions(t *testing.T, db *sql.DB, s *sqlstore.Store, key string, granted bool) []int {
 	id := uint64(s.LockID(key))
-	rows, err := db.Query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted
-		AND classid = $1 AND objid = $2 AND objsubid = 1`, int64(id>>32), int64(id&0xffffffff))
-	require.NoError(t, err)
+	rows, err := db.Query(`SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted = $3
+		AND classid = $1 AND objid = $2 AND objsubid = 1`, int64(id>>32), int64(id&0xffffffff), granted)
+	if err != nil {
+		t.Error(err)
+		return nil
+	}
 	defer rows.Close()
 	var pids []int
 	for rows.Next() {
 		var pid int
-		require.NoError(t, rows.Scan(&pid))
+		if err := rows.Scan(&pid); err != nil {
+			t.Error(err)
+			return nil
+		}
 		pids = append(pids, pid)
 	}
-	require.NoError(t, rows.Err())
+	if err := rows.Err(); err != nil {
+		t.Error(err)
+	}
 	return pids
 }
 
@@ -119,11 +134,8 @@ func TestLockWaitInDatabaseEnds(t *testing.T) {
 	canceled, cancelNow := context.WithCancel(ctx)
 	done := make(chan error, 1)
 	go func() { _, err := r[1].Lock(canceled, "k"); done <- err }()
-	require.Eventually(t, func() bool { // the waiter is in PostgreSQL
-		var waiting int
-		err := r[0].DB().QueryRowContext(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`).Scan(&waiting)
-		return err == nil && waiting >= 1
-	}, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return len(advisorySessions(t, r[0].DB(), r[0], "k", false)) == 1 }, 10*time.Second, 5*time.Millisecond,
+		"the waiter is in PostgreSQL")
 	cancelNow()
 	select {
 	case err := <-done:
