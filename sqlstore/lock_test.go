@@ -9,6 +9,7 @@ import (
 
 	"github.com/snapauth/snapauth/sqlstore"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 )
 
 // replicas returns n Stores on one table, each with a pool of its own, as n
@@ -202,4 +203,20 @@ func TestLockReleasedWhenSessionEnds(t *testing.T) {
 	u, err := r[0].Lock(ctx, "k")
 	require.NoError(t, err, "the replica whose session died can lock again")
 	u()
+}
+
+// TestLockOneConnectionPool: a pool of one connection would leave the
+// holder unable to save; Lock says so at once instead of hanging.
+func TestLockOneConnectionPool(t *testing.T) {
+	ctx := testContext(t)
+	s := newStore(t)
+	s.DB().SetMaxOpenConns(1)
+	_, err := s.Lock(ctx, "k")
+	require.ErrorContains(t, err, "at least two connections")
+	require.NoError(t, ctx.Err())
+	s.DB().SetMaxOpenConns(2)
+	unlock, err := s.Lock(ctx, "k")
+	require.NoError(t, err)
+	require.NoError(t, s.Save(ctx, "k", &oauth2.Token{AccessToken: "a"}), "the holder saves on the second connection")
+	unlock()
 }

@@ -392,8 +392,13 @@ func (s *Store) lockID(name string) int64 {
 // once. The connection must reach PostgreSQL as one session for the
 // transaction (direct, or a pooler in session or transaction mode), and the
 // server's idle_in_transaction_session_timeout, if set, must exceed the
-// refresh (snapauth.DefaultFetchTimeout).
+// refresh (snapauth.DefaultFetchTimeout). A pool limited to one connection
+// is refused with an error, since the holder could not save.
 func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	if s.db.Stats().MaxOpenConnections == 1 {
+		// The holder's Load and Save would wait for the connection the lock holds.
+		return nil, errors.New("sqlstore: Lock needs a pool of at least two connections (sql.DB.SetMaxOpenConns)")
+	}
 	unlockLocal, err := s.locks.lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: waiting for the lock of %q: %w", key, err)
