@@ -91,8 +91,13 @@ var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_
 // qualified by its schema ("auth.snap_tokens"). The name is quoted, so it is
 // case-sensitive. It must be at most 63 bytes per part, of ASCII letters,
 // digits and underscores, not starting with a digit; New panics otherwise.
+// The empty name means DefaultTable.
 func WithTable(name string) Option {
-	return func(s *Store) { s.table = name }
+	return func(s *Store) {
+		if name != "" {
+			s.table = name
+		}
+	}
 }
 
 // New returns a Store keeping tokens in db's table DefaultTable (see

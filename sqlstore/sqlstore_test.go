@@ -39,7 +39,8 @@ func TestConformanceSmallPool(t *testing.T) {
 func TestNew(t *testing.T) {
 	db := openDB(t)
 	require.PanicsWithValue(t, "sqlstore: New: nil *sql.DB", func() { sqlstore.New(nil) })
-	for _, bad := range []string{"", "1abc", "a-b", `a"b`, "a.b.c", "a;drop table x", " a", strings.Repeat("x", 64)} {
+	require.Equal(t, sqlstore.DefaultTable, sqlstore.New(db, sqlstore.WithTable("")).Table())
+	for _, bad := range []string{"1abc", "a-b", `a"b`, "a.b.c", "a;drop table x", " a", strings.Repeat("x", 64)} {
 		require.Panicsf(t, func() { sqlstore.New(db, sqlstore.WithTable(bad)) }, "table %q", bad)
 	}
 	require.Equal(t, sqlstore.DefaultTable, sqlstore.New(db).Table())
