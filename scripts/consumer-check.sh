@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 version=$(awk '$1 == "github.com/snapauth/snapauth" {print $2; exit}' redisstore/go.mod)
 mods=(. redisstore)
-[ -f sqlstore/go.mod ] && mods+=(sqlstore)
+mods+=(sqlstore)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 GOWORK=off go run scripts/modproxy.go -version "$version" -out "$tmp/proxy" "${mods[@]}"
@@ -21,24 +21,28 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth"
 	"github.com/snapauth/snapauth/redisstore"
+	"github.com/snapauth/snapauth/sqlstore"
 )
 
 func main() {
 	store := redisstore.New(redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"}))
 	cfg := &snapauth.B2BConfig{TokenURL: "https://snap.example/v1.0/access-token/b2b", ClientKey: "k"}
 	src := cfg.StoredTokenSource(context.Background(), store, "b2b")
-	fmt.Println(src != nil)
+	var db *sql.DB // sql.Open("pgx", dsn) in a real service
+	customers := cfg.StoredTokenSource(context.Background(), sqlstore.New(db), "b2b")
+	fmt.Println(src != nil, customers != nil)
 }
 GO
 cd "$tmp/consumer"
 export GOWORK=off GOFLAGS=-mod=mod GONOSUMDB=github.com/snapauth GOPROXY="file://$tmp/proxy,$(go env GOPROXY)"
 go mod init example.com/consumer >/dev/null 2>&1
-go get "github.com/snapauth/snapauth/redisstore@$version" >/dev/null
+go get "github.com/snapauth/snapauth/redisstore@$version" "github.com/snapauth/snapauth/sqlstore@$version" >/dev/null
 go mod tidy >/dev/null
 go build -o /dev/null .
-echo "consumer-check: a module requiring github.com/snapauth/snapauth/redisstore@$version builds (no replace, no go.work)"
+echo "consumer-check: a module requiring github.com/snapauth/snapauth/redisstore and sqlstore @$version builds (no replace, no go.work)"

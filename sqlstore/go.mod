@@ -2,11 +2,10 @@ module github.com/snapauth/snapauth/sqlstore
 
 go 1.26.0
 
-replace github.com/snapauth/snapauth => ../
 
 require (
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/snapauth/snapauth v0.0.0
+	github.com/snapauth/snapauth v0.1.0
 	github.com/stretchr/testify v1.12.1
 	golang.org/x/oauth2 v0.37.0
 )
