@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/keylock"
 	"golang.org/x/oauth2"
 )
 
@@ -41,7 +42,7 @@ import (
 // only the goroutines of one process.
 type FileStore struct {
 	dir   string
-	locks *keyLocks
+	locks *keylock.Set
 }
 
 // lockPoll is how often FileStore.Lock retries a flock held by another
@@ -82,7 +83,7 @@ func NewFileStore(dir string) (*FileStore, error) {
 		return nil, fmt.Errorf("snapauth: NewFileStore: directory %s has mode %#o, open to its group or others; "+
 			"tokens need a directory of mode 0700 (chmod 700 %s, or name a new subdirectory)", abs, fi.Mode().Perm(), abs)
 	}
-	return &FileStore{dir: abs, locks: new(keyLocks)}, nil
+	return &FileStore{dir: abs, locks: new(keylock.Set)}, nil
 }
 
 // Dir returns the store's directory, an absolute path.
@@ -205,9 +206,9 @@ func syncDir(dir string) error {
 // (then it returns an error wrapping ctx.Err()). unlock is safe to call more
 // than once.
 func (s *FileStore) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	unlockLocal, err := s.locks.lock(ctx, key)
+	unlockLocal, err := s.locks.Lock(ctx, key)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", err)
 	}
 	unlockFile, err := lockFile(ctx, filepath.Join(s.dir, fileStem(key)+".lock"))
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/snapauth/snapauth/internal/keylock"
 	"golang.org/x/oauth2"
 )
 
@@ -21,7 +22,7 @@ type MemoryStore struct {
 type memoryState struct {
 	mu     sync.RWMutex
 	tokens map[string][]byte
-	locks  keyLocks
+	locks  keylock.Set
 }
 
 // NewMemoryStore returns an empty MemoryStore.
@@ -62,7 +63,11 @@ func (m *MemoryStore) Save(ctx context.Context, key string, t *oauth2.Token) err
 // ctx ends (then it returns an error wrapping ctx.Err()). unlock is safe to
 // call more than once.
 func (m *MemoryStore) Lock(ctx context.Context, key string) (unlock func(), err error) {
-	return m.s.locks.lock(ctx, key)
+	unlock, err = m.s.locks.Lock(ctx, key)
+	if err != nil {
+		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", err)
+	}
+	return unlock, nil
 }
 
 // String describes the store without its tokens.
@@ -74,54 +79,3 @@ func (m *MemoryStore) String() string {
 
 // GoString is String, for the %#v verb.
 func (m *MemoryStore) GoString() string { return m.String() }
-
-// keyLocks is a set of per-key locks within one process whose waiters give
-// up when their context ends.
-type keyLocks struct {
-	mu sync.Mutex
-	m  map[string]*keyLock
-}
-
-type keyLock struct {
-	held chan struct{} // holds one element while the lock is taken
-	refs int           // holders and waiters; the entry is dropped at zero
-}
-
-func (l *keyLocks) lock(ctx context.Context, key string) (func(), error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", err)
-	}
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = make(map[string]*keyLock)
-	}
-	kl := l.m[key]
-	if kl == nil {
-		kl = &keyLock{held: make(chan struct{}, 1)}
-		l.m[key] = kl
-	}
-	kl.refs++
-	l.mu.Unlock()
-	select {
-	case kl.held <- struct{}{}:
-	case <-ctx.Done():
-		l.release(key, kl)
-		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", ctx.Err())
-	}
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			<-kl.held
-			l.release(key, kl)
-		})
-	}, nil
-}
-
-func (l *keyLocks) release(key string, kl *keyLock) {
-	l.mu.Lock()
-	kl.refs--
-	if kl.refs == 0 {
-		delete(l.m, key)
-	}
-	l.mu.Unlock()
-}

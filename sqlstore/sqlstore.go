@@ -30,6 +30,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/keylock"
 	"golang.org/x/oauth2"
 )
 
@@ -72,7 +73,7 @@ type Store struct {
 	table string // as given to WithTable
 	ident string // table as a quoted SQL identifier
 	q     queries
-	locks *keyLocks
+	locks *keylock.Set
 	ok    atomic.Bool // the table was found of SchemaVersion
 }
 
@@ -111,7 +112,7 @@ func New(db *sql.DB, opts ...Option) *Store {
 	if db == nil {
 		panic("sqlstore: New: nil *sql.DB")
 	}
-	s := &Store{db: db, table: DefaultTable, locks: new(keyLocks)}
+	s := &Store{db: db, table: DefaultTable, locks: new(keylock.Set)}
 	for _, opt := range opts {
 		opt(s)
 	}
@@ -307,7 +308,7 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error)
 		// The holder's Load and Save would wait for the connection the lock holds.
 		return nil, errors.New("sqlstore: Lock needs a pool of at least two connections (sql.DB.SetMaxOpenConns)")
 	}
-	unlockLocal, err := s.locks.lock(ctx, key)
+	unlockLocal, err := s.locks.Lock(ctx, key)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: waiting for the lock of %q: %w", key, err)
 	}
