@@ -56,6 +56,7 @@ type config struct {
 	observer        func(Record)
 	prefix          string // construction only
 	credentials     *Credentials
+	inspector       bool // WithInspector
 }
 
 func defaultConfig() config {

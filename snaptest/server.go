@@ -213,6 +213,7 @@ type Server struct {
 	st      state
 	stats   Stats
 	last    *Record
+	insp    inspectorLog // WithInspector
 	closing chan struct{}
 	closed  sync.Once
 }
