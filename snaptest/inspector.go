@@ -126,6 +126,8 @@ func (s *Server) serveInspector(w http.ResponseWriter, r *http.Request, path str
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Cache-Control", "no-store")
 		_ = json.NewEncoder(w).Encode(out)
+	case "/favicon.ico": // the inspector's browser asks; it is not a SNAP request
+		w.WriteHeader(http.StatusNoContent)
 	default:
 		return false
 	}
