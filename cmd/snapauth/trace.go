@@ -166,10 +166,6 @@ func (d display) header(name, value string) string {
 	return value
 }
 
-// maskedHeader returns a header's value for display: tokens and signatures
-// masked, everything else as sent.
-func maskedHeader(name, value string) string { return display{}.header(name, value) }
-
 // printRequest writes a sent request's line and headers, masked, indented.
 func printRequest(w io.Writer, indent string, req *sentRequest) {
 	display{}.printRequest(w, indent, req)
