@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 )
@@ -34,12 +35,7 @@ func (c *cli) printCurl(d display) error {
 func curlCommand(req *sentRequest, d display) string {
 	var b strings.Builder
 	b.WriteString("curl -sS -i -X " + req.Method + " " + shellQuote(req.URL))
-	names := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(req.Header)) {
 		for _, v := range req.Header[k] {
 			b.WriteString(" \\\n  -H " + shellQuote(headerName(k)+": "+d.header(k, v)))
 		}

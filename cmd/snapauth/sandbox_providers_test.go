@@ -47,9 +47,8 @@ func shellWords(line string) []string {
 }
 
 var (
-	consentLine = regexp.MustCompile(`(?m)^  consent page +(\S+)$`)
-	formAction2 = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
-	formTicket2 = regexp.MustCompile(`name="ticket" value="([^"]*)"`)
+	consentLine   = regexp.MustCompile(`(?m)^  consent page +(\S+)$`)
+	inspectorLine = regexp.MustCompile(`(?m)^  inspector +(\S+) `)
 )
 
 // approve opens the consent page as a browser would, approves, and returns
@@ -62,7 +61,7 @@ func approve(t *testing.T, pageURL string) string {
 	page, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.NoError(t, err)
-	action, ticket := formAction2.FindSubmatch(page), formTicket2.FindSubmatch(page)
+	action, ticket := formAction.FindSubmatch(page), formTicket.FindSubmatch(page) // the demo's
 	require.NotNil(t, action, "%s", page)
 	require.NotNil(t, ticket)
 	u, err := url.Parse(pageURL)
@@ -129,7 +128,7 @@ func TestSandboxInspectorServed(t *testing.T) {
 	t.Parallel()
 	s := startSandbox(t)
 	_, out := s.exports(t)
-	m := regexp.MustCompile(`(?m)^  inspector +(\S+) `).FindStringSubmatch(out)
+	m := inspectorLine.FindStringSubmatch(out)
 	require.NotNil(t, m, out)
 	resp, err := http.Get(m[1])
 	require.NoError(t, err)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -175,11 +176,7 @@ func printRequest(w io.Writer, indent string, req *sentRequest) {
 // them, indented.
 func (d display) printRequest(w io.Writer, indent string, req *sentRequest) {
 	fmt.Fprintf(w, "%s%s %s\n", indent, req.Method, req.URL)
-	names := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(req.Header))
 	width := 0
 	for _, k := range names {
 		width = max(width, len(k))
@@ -206,12 +203,7 @@ func printAnswerHead(w io.Writer, indent string, req *sentRequest, redact func(s
 		return
 	}
 	fmt.Fprintf(w, "%s< %s %s (%s)\n", indent, a.Proto, redact(a.Status), req.Took.Round(time.Millisecond))
-	names := make([]string, 0, len(a.Header))
-	for k := range a.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
-	for _, k := range names {
+	for _, k := range slices.Sorted(maps.Keys(a.Header)) {
 		for _, v := range a.Header[k] {
 			fmt.Fprintf(w, "%s< %s: %s\n", indent, k, redact(v))
 		}
