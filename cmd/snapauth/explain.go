@@ -46,7 +46,8 @@ var unauthorizedHints = map[string]string{
 		"and --provider (timestamp layout); 'snapauth sign token' prints what is signed",
 	"signature/service": "the provider computed another signature from the bytes it received: " +
 		"compare its string to sign with the one 'snapauth call --verbose' or 'snapauth sign service' prints " +
-		"(body sent exactly as minified, EndpointUrl with prefix and query, access token, X-TIMESTAMP, client secret)",
+		"(body sent exactly as minified, EndpointUrl with prefix and query, access token, X-TIMESTAMP, client secret); " +
+		"against 'snapauth sandbox', its inspector page names the likely cause",
 	"timestamp":      "X-TIMESTAMP is too far from the provider's clock, or not in its layout: check the clock and --provider",
 	"unknown client": "the provider does not know this X-CLIENT-KEY (sandbox and production keys differ)",
 	"x-partner-id":   "X-PARTNER-ID is not the partner id the provider registered for this client",
