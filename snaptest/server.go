@@ -13,7 +13,8 @@
 //
 // Knobs (Configure, FailTokenCalls, HTMLTokenCalls, RevokeAll...) let a test
 // make the provider misbehave, and Stats and LastRequest let it see what the
-// provider saw:
+// provider saw; WithInspector serves a page (InspectorURL) that lists each
+// request with its verdict and, for a bad signature, the most likely cause:
 //
 //	srv := snaptest.NewServer()
 //	defer srv.Close()
