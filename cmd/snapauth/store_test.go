@@ -75,6 +75,13 @@ func TestStoreCustomerCalls(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	assert.Equal(t, 1, sb.Count(snaptest.EndpointB2B))
 
+	// A cached B2B token the provider no longer knows (a restarted sandbox)
+	// is replaced: the transport invalidates it on 4014701 and fetches anew.
+	sb.RevokeAccessTokens()
+	r = runCLI(t, env, "call", "POST", sb.ServiceURL("/v1.0/transfer-va/inquiry"), "--data", `{}`)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, 2, sb.Count(snaptest.EndpointB2B))
+
 	// Usage errors.
 	r = runCLI(t, with(env, "SNAP_STORE", ""), "call", "POST", url, "--key", "alice")
 	require.Equal(t, 2, r.code)
