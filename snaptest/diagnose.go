@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strings"
@@ -219,6 +220,10 @@ func (x *exchange) serviceVariants() []variant {
 		bodies = append(bodies, part{hash(esc), `body re-encoded: the signature covers the body with <, > and & escaped ` +
 			`(\u003c, as Go's json.Marshal writes them), but the body sent has them plain`})
 	}
+	if sorted, ok := keysSorted(x.rec.Canonical); ok && !bytes.Equal(sorted, x.rec.Canonical) {
+		bodies = append(bodies, part{hash(sorted), "body re-encoded: the signature covers the body with its keys sorted " +
+			"(decoded into a map and written again), but the body sent has them in another order: sign and send the same bytes"})
+	}
 	if len(x.rec.Canonical) > 0 {
 		bodies = append(bodies, part{hash(nil), "body: the signature covers an empty body, but a body was sent"})
 	}
@@ -286,6 +291,27 @@ func (x *exchange) endpointForms() []string {
 func hash(b []byte) string {
 	sum := sha256.Sum256(b)
 	return hex.EncodeToString(sum[:])
+}
+
+// keysSorted writes a JSON body again with every object's keys sorted, as
+// decoding into a map and encoding does, numbers as written.
+func keysSorted(b []byte) ([]byte, bool) {
+	if len(b) == 0 {
+		return nil, false
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	var v any
+	if dec.Decode(&v) != nil {
+		return nil, false
+	}
+	var out bytes.Buffer
+	enc := json.NewEncoder(&out)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(v) != nil {
+		return nil, false
+	}
+	return bytes.TrimSuffix(out.Bytes(), []byte("\n")), true
 }
 
 // htmlEscaped writes <, > and & as \u003c, \u003e and \u0026, as Go's

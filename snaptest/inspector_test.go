@@ -120,6 +120,14 @@ func TestInspectorSignatureCauses(t *testing.T) {
 			sts := "POST:/v1.0/transfer-va/inquiry:" + token + ":" + sum(pretty) + ":" + r.Header.Get("X-TIMESTAMP")
 			r.Header.Set("X-SIGNATURE", snapauth.SignSymmetric(srv.ClientSecret, sts))
 		}}.request(t, srv), "body not minified"},
+		{"body keys re-ordered", serviceCall{token: token, body: `{"b":1,"a":2}`, edit: func(r *http.Request) {
+			sts := "POST:/v1.0/transfer-va/inquiry:" + token + ":" + sum(`{"a":2,"b":1}`) + ":" + r.Header.Get("X-TIMESTAMP")
+			r.Header.Set("X-SIGNATURE", snapauth.SignSymmetric(srv.ClientSecret, sts))
+		}}.request(t, srv), "body re-encoded: the signature covers the body with its keys sorted"},
+		{"body HTML-escaped when signed", serviceCall{token: token, body: `{"note":"<b>&"}`, edit: func(r *http.Request) {
+			sts := "POST:/v1.0/transfer-va/inquiry:" + token + ":" + sum(`{"note":"\u003cb\u003e\u0026"}`) + ":" + r.Header.Get("X-TIMESTAMP")
+			r.Header.Set("X-SIGNATURE", snapauth.SignSymmetric(srv.ClientSecret, sts))
+		}}.request(t, srv), `body re-encoded: the signature covers the body with <, > and & escaped`},
 		{"body changed after signing", serviceCall{token: token, body: `{"amount":"10.00"}`, sendBody: ptr(`{"amount":"99.00"}`)}.request(t, srv),
 			"most likely the body changed after it was signed"},
 		{"token request signed by a stranger", tokenCall{key: strangerKey(t), body: `{"grantType":"client_credentials"}`}.request(t, srv, srv.B2BTokenURL()),
@@ -174,4 +182,30 @@ func TestInspectorRules(t *testing.T) {
 func refreshCall(t *testing.T, srv *snaptest.Server, rt string) *http.Request {
 	body, _ := json.Marshal(map[string]string{"grantType": "refresh_token", "refreshToken": rt})
 	return tokenCall{body: string(body)}.request(t, srv, srv.B2B2CTokenURL())
+}
+
+// TestInspectorPrefixAndMode names a path prefix left out of the signed
+// EndpointUrl, and the asymmetric string keyed with HMAC.
+func TestInspectorPrefixAndMode(t *testing.T) {
+	srv := snaptest.NewServer(snaptest.WithInspector(), snaptest.WithPathPrefix("/snap"))
+	defer srv.Close()
+	token := b2bToken(t, srv)
+	sum := sha256.Sum256([]byte("{}"))
+	hash := hex.EncodeToString(sum[:])
+	resign := func(sts func(ts string) string) func(*http.Request) {
+		return func(r *http.Request) {
+			r.Header.Set("X-SIGNATURE", snapauth.SignSymmetric(srv.ClientSecret, sts(r.Header.Get("X-TIMESTAMP"))))
+		}
+	}
+	in, _ := lastInspected(t, srv, serviceCall{token: token, body: `{}`, edit: resign(func(ts string) string {
+		return "POST:/v1.0/transfer-va/inquiry:" + token + ":" + hash + ":" + ts
+	})}.request(t, srv))
+	require.NotEmpty(t, in.Causes)
+	assert.Contains(t, in.Causes[0], `the signature covers "/v1.0/transfer-va/inquiry", the provider (standard) signs "/snap/v1.0/transfer-va/inquiry"`)
+
+	in, _ = lastInspected(t, srv, serviceCall{token: token, body: `{}`, edit: resign(func(ts string) string {
+		return "POST:/snap/v1.0/transfer-va/inquiry:" + hash + ":" + ts
+	})}.request(t, srv))
+	require.NotEmpty(t, in.Causes)
+	assert.Contains(t, in.Causes[0], "no access-token segment")
 }
