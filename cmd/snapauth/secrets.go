@@ -13,7 +13,8 @@ const argvNote = `Secrets (the flags marked "secret"): the command line is visib
 user of this machine (ps, /proc), so give a secret as @FILE (read from the
 file, a trailing newline dropped, as curl does), as - (read from standard
 input), or in its environment variable; a secret typed on the command line
-works but draws a warning on stderr.
+works but draws a warning on stderr. A secret that itself starts with @ or
+is - must come from a file.
 `
 
 // secretFlag is a flag whose value is a secret: given literally, as @FILE,
