@@ -8,13 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
 	"sync/atomic"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/hostcheck"
 	"golang.org/x/oauth2"
 )
 
@@ -74,7 +74,7 @@ func checkTokenURL(raw string, allowHTTP bool) error {
 	case "https":
 		return nil
 	case "http":
-		if allowHTTP || isLoopback(u.Hostname()) {
+		if allowHTTP || hostcheck.IsLoopback(u.Hostname()) {
 			return nil
 		}
 		return fmt.Errorf("snapauth: TokenURL %q uses plain http; use https, or set AllowInsecureHTTP for a test provider", shownURL(raw))
@@ -94,14 +94,6 @@ func shownURL(raw string) string {
 	}
 	u.Fragment, u.RawFragment = "", ""
 	return u.Redacted()
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 // exchange sends one token request, retrying as the grant allows, and

@@ -63,6 +63,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		endpoint, service = route(rest)
 		path = rest
 	}
+	if cfg.inspector && s.serveInspector(w, r, path) {
+		return
+	}
 	x := &exchange{
 		s: s, w: w, r: r, cfg: cfg, creds: s.Credentials, service: service,
 		rec: &Record{Endpoint: endpoint, Method: r.Method, RequestURI: r.RequestURI, Header: r.Header.Clone()},
@@ -215,6 +218,9 @@ func (x *exchange) finish() {
 	}
 	x.s.last = x.rec
 	x.s.mu.Unlock()
+	if x.cfg.inspector {
+		x.inspect()
+	}
 	if x.cfg.observer != nil {
 		rec := *x.rec
 		rec.Header = rec.Header.Clone()

@@ -57,6 +57,8 @@ type config struct {
 	observer        func(Record)
 	prefix          string // construction only
 	credentials     *Credentials
+	inspector       bool   // WithInspector
+	partnerName     string // WithPartnerName
 }
 
 func defaultConfig() config {

@@ -13,8 +13,10 @@
 //
 // Knobs (Configure, FailTokenCalls, HTMLTokenCalls, RevokeAll...) let a test
 // make the provider misbehave, and Stats and LastRequest let it see what the
-// provider saw. Knobs are functional options rather than a config struct (the
-// root package's style) because a test turns them while the server runs
+// provider saw; WithInspector serves a page (InspectorURL) that lists each
+// request with its verdict and, for a bad signature, the most likely cause.
+// Knobs are functional options rather than a config struct (the root
+// package's style) because a test turns them while the server runs
 // (Configure) and most tests set none:
 //
 //	srv := snaptest.NewServer()
@@ -215,6 +217,7 @@ type Server struct {
 	st      state
 	stats   Stats
 	last    *Record
+	insp    inspectorLog // WithInspector
 	closing chan struct{}
 	closed  sync.Once
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -17,7 +18,7 @@ func TestCallSuccess(t *testing.T) {
 	sb := newSandbox(t)
 	r := runCLI(t, nil, "call", "post", sb.ServiceURL("/v1.0/transfer-va/inquiry?lang=id"),
 		"--token-url", sb.B2BTokenURL(), "--client-key", sb.ClientKey, "--private-key", sb.keyFile,
-		"--client-secret", sb.ClientSecret, "--partner-id", sb.PartnerID, "--channel-id", sb.ChannelID,
+		"--client-secret", "@"+sb.secretFile(t), "--partner-id", sb.PartnerID, "--channel-id", sb.ChannelID,
 		"--origin", "partner.example", "--external-id", "20261122000001",
 		"--header", "X-DEVICE-ID: device-7",
 		"--data", `{ "virtualAccountNo": "  08123", "note": "<b>&" }`)
@@ -121,14 +122,18 @@ func TestCallVerbose(t *testing.T) {
 	assert.Contains(t, r.stdout, "POST "+sb.B2BTokenURL())
 	assert.Contains(t, r.stdout, "string signed: "+sb.ClientKey+"|")
 	assert.Contains(t, r.stdout, "string signed: POST:/v1.0/transfer-va/inquiry:")
-	assert.Contains(t, r.stdout, "X-SIGNATURE:")
-	// Tokens and signatures are masked; the secret never appears.
+	// Signatures and the strings signed are shown whole (they are not
+	// secrets), tokens masked; the secret never appears.
 	last, _ := sb.LastRequest()
 	_, token, _ := cutBearer(last.Header.Get("Authorization"))
 	assert.NotContains(t, r.stdout, token)
 	assert.Contains(t, r.stdout, mask(token))
-	assert.NotContains(t, r.stdout, last.Header.Get("X-SIGNATURE"))
+	assert.Contains(t, r.stdout, "X-SIGNATURE:   "+last.Header.Get("X-SIGNATURE")+"\n")
+	assert.Contains(t, r.stdout, "string signed: "+strings.Replace(last.StringToSign, token, mask(token), 1)+"\n")
 	assert.NotContains(t, r.stdout, sb.ClientSecret)
+	// The answers' status lines, headers and times.
+	assert.Regexp(t, `(?m)^  < HTTP/1\.1 200 OK \(\d+(\.\d+)?m?s\)\n  < Content-Length: \d+\n  < Content-Type: application/json$`, r.stdout)
+	assert.Equal(t, 2, strings.Count(r.stdout, "  < HTTP/1.1 200 OK"), "the token answer and the service answer")
 	assertNoKeyMaterial(t, r.stdout, sb.PrivateKeyPEM())
 }
 

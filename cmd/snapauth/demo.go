@@ -233,7 +233,7 @@ func maskTokenBody(body []byte) []byte {
 }
 
 func (d *demo) stepB2BToken(ctx context.Context) error {
-	tok, err := sourceToken(ctx, d.b2bSource)
+	tok, err := d.b2bSource.Token() // bounded by the config's FetchTimeout
 	if err != nil {
 		return err
 	}
@@ -243,14 +243,6 @@ func (d *demo) stepB2BToken(ctx context.Context) error {
 		return fmt.Errorf("the provider saw %d token requests, want 1", n)
 	}
 	return nil
-}
-
-// sourceToken takes a token from src with ctx when src accepts one.
-func sourceToken(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, error) {
-	if cs, ok := src.(snapauth.ContextTokenSource); ok {
-		return cs.TokenContext(ctx)
-	}
-	return src.Token()
 }
 
 // serviceAnswer is the part of a sample-service answer the demo reads.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -45,7 +46,8 @@ var unauthorizedHints = map[string]string{
 		"and --provider (timestamp layout); 'snapauth sign token' prints what is signed",
 	"signature/service": "the provider computed another signature from the bytes it received: " +
 		"compare its string to sign with the one 'snapauth call --verbose' or 'snapauth sign service' prints " +
-		"(body sent exactly as minified, EndpointUrl with prefix and query, access token, X-TIMESTAMP, client secret)",
+		"(body sent exactly as minified, EndpointUrl with prefix and query, access token, X-TIMESTAMP, client secret); " +
+		"against 'snapauth sandbox', its inspector page names the likely cause",
 	"timestamp":      "X-TIMESTAMP is too far from the provider's clock, or not in its layout: check the clock and --provider",
 	"unknown client": "the provider does not know this X-CLIENT-KEY (sandbox and production keys differ)",
 	"x-partner-id":   "X-PARTNER-ID is not the partner id the provider registered for this client",
@@ -116,8 +118,31 @@ func unauthorizedHint(service, message string) string {
 	return "the provider's reason is [" + reason + "]"
 }
 
-// explainError describes a provider's refusal on one line.
-func explainError(e *snapauth.Error) string {
+// flow is what a command was doing when the provider refused: the same
+// code means different things on different calls.
+type flow int
+
+const (
+	flowService  flow = iota // a service call
+	flowB2B                  // fetching a B2B access token
+	flowAuthCode             // exchanging an auth code for a customer token
+	flowRefresh              // renewing a customer token with a refresh token
+)
+
+// flowMeanings say what a refusal of a token grant means, by flow: a 401 on
+// the B2B2C endpoint refuses the grant itself (the code or refresh token),
+// not an access token, so "fetch a new token" would be the wrong advice.
+var flowMeanings = map[flow]string{
+	flowAuthCode: "the provider refused the auth code: it is unknown, already used or expired " +
+		"(codes are single use and short-lived); send the customer through account binding again for a new one",
+	flowRefresh: "the provider refused the refresh token: it is expired, already used (refresh tokens are single use: " +
+		"the last answer carried the next one) or revoked; unless a newer one was saved, the customer must link the account again",
+}
+
+// explainError describes a provider's refusal on one line. The library
+// classifies it (errors.Is with the snapauth sentinels); the code table
+// adds the generic meaning.
+func explainError(e *snapauth.Error, fl flow) string {
 	s := fmt.Sprintf("HTTP %d", e.StatusCode)
 	if e.ResponseCode != "" {
 		s += " " + e.ResponseCode
@@ -125,8 +150,16 @@ func explainError(e *snapauth.Error) string {
 	if e.ResponseMessage != "" {
 		s += " " + strings.TrimSpace(e.ResponseMessage)
 	}
-	if e.ResponseCode != "" {
-		s += " (" + explainAnswer(e.ResponseCode, e.ResponseMessage) + ")"
+	head, meaning := explainCodeParts(e.ResponseCode, e.ResponseMessage)
+	if m, ok := flowMeanings[fl]; ok && (errors.Is(e, snapauth.ErrReauthorize) || errors.Is(e, snapauth.ErrInvalidToken)) {
+		meaning = m
+	}
+	switch {
+	case e.ResponseCode == "":
+	case meaning == "":
+		s += " (" + head + ")"
+	default:
+		s += " (" + head + ": " + meaning + ")"
 	}
 	return s
 }

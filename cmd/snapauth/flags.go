@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"os"
 	"slices"
@@ -26,6 +27,11 @@ type flagSet struct {
 	usage string // the command line and its description, for --help
 	// cli and env record where each set flag came from.
 	cli, env map[string]bool
+	// secrets are the flags holding secrets (secretVar); c is the command's
+	// cli once parseSecrets ran, for a key read from stdin.
+	secrets   []secretFlag
+	c         *cli
+	stdinUsed string // the flag that read standard input
 }
 
 func newFlagSet(cmd, usage string) *flagSet {
@@ -96,7 +102,16 @@ func (f *flagSet) source(name string) string {
 }
 
 func (f *flagSet) printUsage(out io.Writer) {
-	fmt.Fprintf(out, "%s\nFlags (each also from the environment variable in brackets):\n", strings.TrimRight(f.usage, "\n")+"\n")
+	fmt.Fprint(out, strings.TrimRight(f.usage, "\n")+"\n")
+	if len(f.secrets) > 0 {
+		fmt.Fprint(out, "\n"+argvNote)
+	}
+	n := 0
+	f.fs.VisitAll(func(*flag.Flag) { n++ })
+	if n == 0 {
+		return
+	}
+	fmt.Fprint(out, "\nFlags (each also from the environment variable in brackets):\n")
 	f.fs.VisitAll(func(fl *flag.Flag) {
 		name, usage := flag.UnquoteUsage(fl)
 		head := "--" + fl.Name
@@ -145,11 +160,32 @@ func (f *flagSet) readFlagFile(flagName, path string) ([]byte, error) {
 	return data, nil
 }
 
-// privateKey reads and parses the private key file named by a flag.
+// privateKey reads and parses the private key named by a flag: a file,
+// @FILE, - for standard input, or (with a warning) the PEM itself.
 func (f *flagSet) privateKey(flagName, path string) (*rsa.PrivateKey, error) {
-	data, err := f.readFlagFile(flagName, path)
-	if err != nil {
-		return nil, err
+	var data []byte
+	var err error
+	switch {
+	case path == "-" && f.c != nil:
+		if f.stdinUsed != "" && f.stdinUsed != flagName {
+			return nil, usageErrorf("%s: --%s and --%s both want standard input; give one of them as a file", f.cmd, f.stdinUsed, flagName)
+		}
+		f.stdinUsed = flagName
+		data, err = io.ReadAll(io.LimitReader(f.c.stdin, maxSecretBytes))
+		if err != nil {
+			return nil, usageErrorf("%s: %s: reading standard input: %s", f.cmd, f.source(flagName), errText(err))
+		}
+		path = "(standard input)"
+	case strings.HasPrefix(strings.TrimSpace(path), "-----BEGIN"):
+		if f.cli[flagName] && f.c != nil {
+			fmt.Fprintf(f.c.stderr, "snapauth: warning: a private key on the command line is visible to other users of this machine (ps); give --%s a FILE, - (stdin) or %s\n", flagName, envName(flagName))
+		}
+		data, path = []byte(path), "(inline PEM)"
+	default:
+		data, err = f.readFlagFile(flagName, strings.TrimPrefix(path, "@"))
+		if err != nil {
+			return nil, err
+		}
 	}
 	key, err := snapauth.ParsePrivateKey(data)
 	if err != nil {
@@ -216,7 +252,7 @@ type tokenFlags struct {
 func (t *tokenFlags) register(f *flagSet, what string) {
 	f.fs.StringVar(&t.tokenURL, "token-url", "", "full `URL` of the provider's "+what+" endpoint")
 	f.fs.StringVar(&t.clientKey, "client-key", "", "the partner's client `KEY`, sent as X-CLIENT-KEY")
-	f.fs.StringVar(&t.privateKey, "private-key", "", "`FILE` holding the partner's RSA private key (PEM or base64 DER)")
+	f.fs.StringVar(&t.privateKey, "private-key", "", "`FILE` holding the partner's RSA private key (PEM or base64 DER), or - for stdin")
 	f.fs.StringVar(&t.provider, "provider", "", "the provider's deviations, by `NAME`: "+providerNames()+" (default standard)")
 	f.fs.BoolVar(&t.insecureHTTP, "insecure-http", false, "allow a plain http token URL on a non-loopback host")
 	f.fs.DurationVar(&t.timeout, "timeout", 30*time.Second, "give up after this long")
@@ -256,7 +292,7 @@ func (t *tokenFlags) load(f *flagSet) (*tokenConfig, error) {
 func (t *tokenFlags) b2b(tc *tokenConfig) *snapauth.B2BConfig {
 	return &snapauth.B2BConfig{
 		TokenURL: tc.tokenURL, ClientKey: tc.clientKey, PrivateKey: tc.key, Provider: tc.provider,
-		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP,
+		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP, FetchTimeout: t.timeout,
 	}
 }
 
@@ -264,7 +300,7 @@ func (t *tokenFlags) b2b(tc *tokenConfig) *snapauth.B2BConfig {
 func (t *tokenFlags) b2b2c(tc *tokenConfig) *snapauth.B2B2CConfig {
 	return &snapauth.B2B2CConfig{
 		TokenURL: tc.tokenURL, ClientKey: tc.clientKey, PrivateKey: tc.key, Provider: tc.provider,
-		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP,
+		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP, FetchTimeout: t.timeout,
 	}
 }
 
@@ -274,14 +310,16 @@ func (t *tokenFlags) withTimeout(ctx context.Context) (context.Context, context.
 }
 
 // providerError turns a provider's refusal into the command's error: exit
-// status 2 with the SNAP code explained; other errors exit 1.
-func providerError(cmd, doing string, err error) error {
+// status 2 with the SNAP code explained for the flow; other errors exit 1.
+// A provider that did not answer within --timeout is said to be so.
+func (t *tokenFlags) providerError(cmd, doing string, fl flow, err error) error {
 	var apiErr *snapauth.Error
 	if errors.As(err, &apiErr) {
-		return &exitError{code: 2, msg: fmt.Sprintf("%s: %s: the provider refused: %s", cmd, doing, explainError(apiErr))}
+		return &exitError{code: 2, msg: fmt.Sprintf("%s: %s: the provider refused: %s", cmd, doing, explainError(apiErr, fl))}
 	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return failf("%s: %s: timed out (raise --timeout?)", cmd, doing)
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		return failf("%s: %s: no answer from the provider within %s (--timeout); it may be down, or slow: raise --timeout", cmd, doing, t.timeout)
 	}
 	return failf("%s: %s: %s", cmd, doing, errText(err))
 }

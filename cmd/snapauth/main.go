@@ -46,10 +46,18 @@ func run(args []string, env func(string) string, stdout, stderr io.Writer) int {
 	return runContext(ctx, args, env, stdout, stderr)
 }
 
-// cli is what every command is given: its environment and its output.
+// cli is what every command is given: its environment, its input and its
+// output, and the secrets it sent, which no provider text it prints repeats.
 type cli struct {
 	env            func(string) string
+	stdin          io.Reader
 	stdout, stderr io.Writer
+	// terminal reports whether w is a terminal, where waiting feedback is
+	// shown. Nil means isTerminal.
+	terminal func(w io.Writer) bool
+
+	secrets []string  // longest first
+	rec     *recorder // the requests sent, nil when none were recorded
 }
 
 // command is one sub-command of snapauth.
@@ -76,10 +84,18 @@ func init() {
 // runContext is run with a context the caller controls, so that tests can
 // stop long-running commands such as sandbox.
 func runContext(ctx context.Context, args []string, env func(string) string, stdout, stderr io.Writer) int {
-	if env == nil {
-		env = func(string) string { return "" }
+	return runCLIContext(ctx, &cli{env: env, stdin: os.Stdin, stdout: stdout, stderr: stderr}, args)
+}
+
+// runCLIContext runs the command named by args with c.
+func runCLIContext(ctx context.Context, c *cli, args []string) int {
+	if c.env == nil {
+		c.env = func(string) string { return "" }
 	}
-	c := &cli{env: env, stdout: stdout, stderr: stderr}
+	if c.stdin == nil {
+		c.stdin = strings.NewReader("")
+	}
+	stderr := c.stderr
 	if len(args) == 0 {
 		fmt.Fprint(stderr, mainUsage())
 		return 2
@@ -120,7 +136,8 @@ func failf(format string, args ...any) error {
 // errHelpShown ends a command whose help was asked for and printed.
 var errHelpShown = errors.New("help shown")
 
-// exit prints err as one line on stderr and returns the exit status.
+// exit prints err as one line on stderr, every secret the command sent
+// redacted, and returns the exit status.
 func (c *cli) exit(err error) int {
 	if err == nil || errors.Is(err, errHelpShown) {
 		return 0
@@ -128,11 +145,11 @@ func (c *cli) exit(err error) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
-			fmt.Fprintln(c.stderr, "snapauth: "+oneLine(ee.msg))
+			fmt.Fprintln(c.stderr, "snapauth: "+c.redact(oneLine(ee.msg)))
 		}
 		return ee.code
 	}
-	fmt.Fprintln(c.stderr, "snapauth: "+errText(err))
+	fmt.Fprintln(c.stderr, "snapauth: "+c.redact(errText(err)))
 	return 1
 }
 

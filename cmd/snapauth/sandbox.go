@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/snapauth/snapauth/internal/hostcheck"
 	"github.com/snapauth/snapauth/snaptest"
 )
 
@@ -54,7 +55,7 @@ func runSandbox(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	opts := []snaptest.Option{snaptest.WithProvider(p)}
+	opts := []snaptest.Option{snaptest.WithProvider(p), snaptest.WithInspector()}
 	if prefix != "" {
 		opts = append(opts, snaptest.WithPathPrefix(prefix))
 	}
@@ -122,6 +123,7 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 	fmt.Fprintf(w, "  B2B2C token URL  %s\n", srv.B2B2CTokenURL())
 	fmt.Fprintf(w, "  consent page     %s\n", srv.AuthCodePageURL("https://partner.example/callback", "demo-state"))
 	fmt.Fprintf(w, "  services         %s/v1.0/... (customer calls under %s/v1.0/customer/)\n", srv.URL, srv.URL)
+	fmt.Fprintf(w, "  inspector        %s (open it: every request received, and why it was refused)\n", srv.InspectorURL())
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Partner credentials (for this sandbox only):")
 	fmt.Fprintf(w, "  client key       %s\n", srv.ClientKey)
@@ -132,7 +134,9 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Export these for the other commands:")
 	for _, kv := range [][2]string{
+		{"SNAP_PROVIDER", provider},
 		{"SNAP_TOKEN_URL", srv.B2BTokenURL()},
+		{"SNAP_B2B2C_TOKEN_URL", srv.B2B2CTokenURL()},
 		{"SNAP_CLIENT_KEY", srv.ClientKey},
 		{"SNAP_PRIVATE_KEY", keyPath},
 		{"SNAP_CLIENT_SECRET", srv.ClientSecret},
@@ -141,7 +145,7 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 	} {
 		fmt.Fprintf(w, "  export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}
-	if u, err := url.Parse(srv.URL); err == nil && !isLoopbackHost(u.Hostname()) {
+	if u, err := url.Parse(srv.URL); err == nil && !hostcheck.IsLoopback(u.Hostname()) {
 		// snapauth refuses plain http off loopback unless told otherwise.
 		fmt.Fprintln(w, "  export SNAP_INSECURE_HTTP=true   # the sandbox speaks plain http on a non-loopback address")
 	}
@@ -149,8 +153,10 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 	fmt.Fprintln(w, "Then try:")
 	fmt.Fprintln(w, "  snapauth token b2b")
 	fmt.Fprintf(w, "  snapauth call POST %s/v1.0/transfer-va/inquiry --data '{\"virtualAccountNo\":\"  08123\"}'\n", srv.URL)
-	fmt.Fprintf(w, "  snapauth token b2b2c --token-url %s --auth-code CODE\n", srv.B2B2CTokenURL())
-	fmt.Fprintln(w, "    (CODE: open the consent page above, Approve, and copy authCode from the address bar)")
+	fmt.Fprintf(w, "  snapauth token b2b2c --token-url %s --auth-code CODE --store ./snap-tokens --key alice\n", srv.B2B2CTokenURL())
+	fmt.Fprintln(w, "    (CODE: open the consent page above, Approve, and copy authCode from the address bar;")
+	fmt.Fprintln(w, "     or write --auth-code - and paste it, so that it is not in ps)")
+	fmt.Fprintf(w, "  snapauth call POST %s/v1.0/customer/balance-inquiry --data '{}' --store ./snap-tokens --key alice\n", srv.URL)
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
 }

@@ -124,7 +124,7 @@ func signToken(c *cli, args []string) error {
 	var clientKey string
 	f.fs.StringVar(&clientKey, "client-key", "", "the client `KEY` that was sent as X-CLIENT-KEY")
 	s.register(f)
-	if _, err := f.parse(args, c.env, c.stdout); err != nil {
+	if _, err := f.parseSecrets(args, c); err != nil {
 		return err
 	}
 	if clientKey == "" {
@@ -179,11 +179,11 @@ func signService(c *cli, args []string) error {
 	var method, rawURL, token, secret, data string
 	f.fs.StringVar(&method, "method", "POST", "the HTTP `METHOD` of the request")
 	f.fs.StringVar(&rawURL, "url", "", "the request's `URL`, or its path and query (/v1.0/...)")
-	f.fs.StringVar(&token, "token", "", "the B2B access `TOKEN` sent in Authorization (symmetric signature)")
-	f.fs.StringVar(&secret, "client-secret", "", "the client `SECRET` keying the symmetric HMAC-SHA512 signature")
+	f.secretVar(&token, "token", "the B2B access `TOKEN` sent in Authorization (symmetric signature)")
+	f.secretVar(&secret, "client-secret", "the client `SECRET` keying the symmetric HMAC-SHA512 signature")
 	f.fs.StringVar(&data, "data", "", "the request body: `JSON`, or @file to read it from a file")
 	s.register(f)
-	if _, err := f.parse(args, c.env, c.stdout); err != nil {
+	if _, err := f.parseSecrets(args, c); err != nil {
 		return err
 	}
 	if rawURL == "" {

@@ -3,15 +3,19 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
 	"golang.org/x/oauth2"
+
+	"github.com/snapauth/snapauth"
 )
 
 const tokenUsage = `Usage:
-	snapauth token b2b --token-url URL --client-key K --private-key FILE [--provider NAME]
-	snapauth token b2b2c --token-url URL --client-key K --private-key FILE (--auth-code CODE | --refresh-token TOKEN)
+	snapauth token b2b --token-url URL --client-key K --private-key FILE [--provider NAME] [--store DIR]
+	snapauth token b2b2c --token-url URL --client-key K --private-key FILE (--auth-code CODE | --refresh-token TOKEN) [--store DIR --key K]
+	snapauth token b2b2c --token-url URL --client-key K --private-key FILE --store DIR --key K
 
 Fetches an access token from a SNAP provider and prints it as JSON:
 access_token, token_type, expiry, and for B2B2C refresh_token and
@@ -19,9 +23,14 @@ refreshTokenExpiryTime. The request is signed with SHA256withRSA over
 clientKey|X-TIMESTAMP.
 
 b2b:   grant client_credentials at the provider's access-token/b2b endpoint.
+       With --store, the token is cached there and reused while it is valid.
 b2b2c: grant authorization_code (an auth code from the account-binding
        redirect) or refresh_token at the access-token/b2b2c endpoint. Refresh
-       tokens are single use: the answer carries the next one, save it.
+       tokens are single use: the answer carries the next one. With --store
+       and --key, the token is saved there before anything is printed, so
+       that "snapauth call --store DIR --key K" can act for the customer;
+       with neither grant, the stored token is printed, refreshed (and the
+       rotated refresh token saved) when it is due.
 
 A refusal is printed with its SNAP responseCode explained (exit status 2).
 `
@@ -51,22 +60,30 @@ func runToken(ctx context.Context, c *cli, args []string) error {
 	f := newFlagSet("token "+kind, tokenUsage)
 	var tf tokenFlags
 	tf.register(f, "access-token/"+kind)
+	var sf storeFlags
 	var authCode, refreshToken string
 	if kind == "b2b2c" {
-		f.fs.StringVar(&authCode, "auth-code", "", "the authorization `CODE` from the account-binding redirect")
-		f.fs.StringVar(&refreshToken, "refresh-token", "", "the refresh `TOKEN` to renew (single use: the answer carries the next)")
+		f.secretVar(&authCode, "auth-code", "the authorization `CODE` from the account-binding redirect")
+		f.secretVar(&refreshToken, "refresh-token", "the refresh `TOKEN` to renew (single use: the answer carries the next)")
+		sf.register(f, "the store `KEY` of the customer's token (with --store)")
+	} else {
+		f.fs.StringVar(&sf.dir, "store", "", "a `DIR` of token files (snapauth.FileStore, mode 0600) caching the B2B token")
 	}
-	pos, err := f.parse(args[1:], c.env, c.stdout)
+	pos, err := f.parseSecrets(args[1:], c)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usageErrorf("%s: unexpected argument %q (see 'snapauth token --help')", f.cmd, pos[0])
 	}
+	st, err := sf.open(f)
+	if err != nil {
+		return err
+	}
 	if kind == "b2b2c" {
 		switch {
-		case authCode == "" && refreshToken == "":
-			return usageErrorf("token b2b2c: give --auth-code (from the account-binding redirect) or --refresh-token")
+		case authCode == "" && refreshToken == "" && sf.key == "":
+			return usageErrorf("token b2b2c: give --auth-code (from the account-binding redirect) or --refresh-token, or --store and --key of a saved token")
 		case authCode != "" && refreshToken != "":
 			if f.cli["auth-code"] == f.cli["refresh-token"] {
 				return usageErrorf("token b2b2c: give --auth-code or --refresh-token, not both")
@@ -78,31 +95,66 @@ func runToken(ctx context.Context, c *cli, args []string) error {
 				authCode = ""
 			}
 		}
+		if st != nil && sf.key == "" {
+			return usageErrorf("token b2b2c: --store keeps customer tokens under --key: give --key too")
+		}
 	}
 	tc, err := tf.load(f)
 	if err != nil {
 		return err
 	}
+	c.rec = newRecorder(nil)
+	tc.client.Transport = c.rec
 	ctx, cancel := tf.withTimeout(ctx)
 	defer cancel()
+	stop := c.waiting(ctx, hostOf(tc.tokenURL))
+	defer stop()
 
 	var tok *oauth2.Token
 	var doing string
+	var fl flow
 	switch {
 	case kind == "b2b":
-		doing = "fetching a B2B token"
-		tok, err = tf.b2b(tc).Token(ctx)
+		doing, fl = "fetching a B2B token", flowB2B
+		tok, err = b2bSource(ctx, tf.b2b(tc), st).Token()
 	case authCode != "":
-		doing = "exchanging the auth code"
+		doing, fl = "exchanging the auth code", flowAuthCode
 		tok, err = tf.b2b2c(tc).Exchange(ctx, authCode)
-	default:
-		doing = "refreshing the customer token"
+	case refreshToken != "":
+		doing, fl = "refreshing the customer token", flowRefresh
 		tok, err = tf.b2b2c(tc).Refresh(ctx, refreshToken)
+	default:
+		doing, fl = "reading the customer token from the store", flowRefresh
+		tok, err = tf.b2b2c(tc).StoredTokenSource(ctx, st, sf.key).Token()
+	}
+	var storeErr *snapauth.StoreError
+	if errors.As(err, &storeErr) {
+		stop()
+		if storeErr.Token != nil {
+			if perr := printToken(c, storeErr.Token); perr != nil {
+				return perr
+			}
+		}
+		return saveFailed(f.cmd, st, storeErr.Key, err)
 	}
 	if err != nil {
-		return providerError(f.cmd, doing, err)
+		stop()
+		return tf.providerError(f.cmd, doing, fl, err)
 	}
-	return printToken(c, tok)
+	// A new customer token is saved before it is printed: its refresh
+	// token is the only one the provider will accept from now on.
+	var saveErr error
+	if kind == "b2b2c" && st != nil && (authCode != "" || refreshToken != "") {
+		saveErr = st.Save(ctx, sf.key, tok)
+	}
+	stop()
+	if err := printToken(c, tok); err != nil {
+		return err
+	}
+	if saveErr != nil {
+		return saveFailed(f.cmd, st, sf.key, saveErr)
+	}
+	return nil
 }
 
 func printToken(c *cli, tok *oauth2.Token) error {

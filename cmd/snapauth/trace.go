@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/snapauth/snapauth"
@@ -32,6 +34,12 @@ type sentRequest struct {
 	Header http.Header
 	Body   []byte
 	Status int // the answer's status, 0 when there was none
+	// Answer holds the answer's status line and headers, nil when there
+	// was none; Took is the time from sending to the answer's headers.
+	Answer *http.Response
+	Took   time.Duration
+	// Held says the request was recorded but not sent (--curl).
+	Held bool
 }
 
 func newRecorder(base http.RoundTripper) *recorder {
@@ -41,34 +49,58 @@ func newRecorder(base http.RoundTripper) *recorder {
 	return &recorder{base: base}
 }
 
-// RoundTrip records req, then sends it through the base transport.
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+// record keeps a copy of req, reading (and closing) its body.
+func (r *recorder) record(req *http.Request, held bool) (*sentRequest, []byte, error) {
 	var body []byte
 	if req.Body != nil && req.Body != http.NoBody {
 		var err error
 		body, err = io.ReadAll(req.Body)
 		req.Body.Close()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	rec := &sentRequest{Method: req.Method, URL: req.URL.String(), Header: req.Header.Clone(), Body: body}
+	rec := &sentRequest{Method: req.Method, URL: req.URL.String(), Header: req.Header.Clone(), Body: body, Held: held}
 	r.mu.Lock()
 	r.sent = append(r.sent, rec)
 	r.mu.Unlock()
+	return rec, body, nil
+}
 
+// RoundTrip records req, then sends it through the base transport.
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	rec, body, err := r.record(req, false)
+	if err != nil {
+		return nil, err
+	}
 	r2 := req.Clone(req.Context())
 	if body != nil {
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 		r2.ContentLength = int64(len(body))
 	}
+	start := time.Now()
 	resp, err := r.base.RoundTrip(r2)
 	if resp != nil {
 		r.mu.Lock()
-		rec.Status = resp.StatusCode
+		rec.Status, rec.Took = resp.StatusCode, time.Since(start)
+		rec.Answer = &http.Response{Status: resp.Status, StatusCode: resp.StatusCode, Proto: resp.Proto, Header: resp.Header.Clone()}
 		r.mu.Unlock()
 	}
 	return resp, err
+}
+
+// heldTransport records a request in its recorder as signed but not sent,
+// and answers 204 No Content itself (--curl).
+type heldTransport struct{ r *recorder }
+
+func (h heldTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if _, _, err := h.r.record(req, true); err != nil {
+		return nil, err
+	}
+	return &http.Response{
+		Status: "204 No Content", StatusCode: http.StatusNoContent, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{}, Body: http.NoBody, Request: req,
+	}, nil
 }
 
 // last returns the last request sent, or nil.
@@ -104,16 +136,32 @@ func mask(s string) string {
 	return s[:i] + "…(" + strconv.Itoa(n) + " chars)"
 }
 
-// maskedHeader returns a header's value for display: tokens and signatures
-// masked, everything else as sent.
-func maskedHeader(name, value string) string {
+// display says what a printed request shows whole.
+type display struct {
+	// tokens shows bearer tokens, auth codes and refresh tokens
+	// (--show-tokens); otherwise they are masked.
+	tokens bool
+	// signatures shows X-SIGNATURE whole (not a secret: call --verbose);
+	// the demo shortens it.
+	signatures bool
+}
+
+// header returns a header's value for display: tokens masked unless d.tokens,
+// signatures unless d.signatures, everything else as sent.
+func (d display) header(name, value string) string {
 	switch http.CanonicalHeaderKey(name) {
 	case "Authorization", "Authorization-Customer":
+		if d.tokens {
+			return value
+		}
 		if scheme, tok, ok := strings.Cut(value, " "); ok {
 			return scheme + " " + mask(tok)
 		}
 		return mask(value)
 	case "X-Signature":
+		if d.signatures {
+			return value
+		}
 		return mask(value)
 	}
 	return value
@@ -121,23 +169,44 @@ func maskedHeader(name, value string) string {
 
 // printRequest writes a sent request's line and headers, masked, indented.
 func printRequest(w io.Writer, indent string, req *sentRequest) {
+	display{}.printRequest(w, indent, req)
+}
+
+// printRequest writes a sent request's line, headers and body as d shows
+// them, indented.
+func (d display) printRequest(w io.Writer, indent string, req *sentRequest) {
 	fmt.Fprintf(w, "%s%s %s\n", indent, req.Method, req.URL)
-	names := make([]string, 0, len(req.Header))
-	for k := range req.Header {
-		names = append(names, k)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(req.Header))
 	width := 0
 	for _, k := range names {
 		width = max(width, len(k))
 	}
 	for _, k := range names {
 		for _, v := range req.Header[k] {
-			fmt.Fprintf(w, "%s  %-*s %s\n", indent, width+1, headerName(k)+":", maskedHeader(k, v))
+			fmt.Fprintf(w, "%s  %-*s %s\n", indent, width+1, headerName(k)+":", d.header(k, v))
 		}
 	}
 	if len(req.Body) > 0 {
-		fmt.Fprintf(w, "%s  body: %s\n", indent, req.Body)
+		body := req.Body
+		if !d.tokens {
+			body = maskTokenBody(body)
+		}
+		fmt.Fprintf(w, "%s  body: %s\n", indent, body)
+	}
+}
+
+// printAnswerHead writes the answer's status line, timing and headers,
+// indented; provider texts go through redact.
+func printAnswerHead(w io.Writer, indent string, req *sentRequest, redact func(string) string) {
+	a := req.Answer
+	if a == nil {
+		return
+	}
+	fmt.Fprintf(w, "%s< %s %s (%s)\n", indent, a.Proto, redact(a.Status), req.Took.Round(time.Millisecond))
+	for _, k := range slices.Sorted(maps.Keys(a.Header)) {
+		for _, v := range a.Header[k] {
+			fmt.Fprintf(w, "%s< %s: %s\n", indent, k, redact(v))
+		}
 	}
 }
 
@@ -156,7 +225,7 @@ func headerName(k string) string {
 // X-SIGNATURE covers: the symmetric form with the Authorization token, or
 // the asymmetric form without. display is the same string with the access
 // token masked.
-func signedString(req *sentRequest, p snapauth.Provider, symmetric bool) (sts, display string, err error) {
+func signedString(req *sentRequest, p snapauth.Provider, symmetric bool) (sts, shown string, err error) {
 	u, err := url.Parse(req.URL)
 	if err != nil {
 		return "", "", err
@@ -169,9 +238,9 @@ func signedString(req *sentRequest, p snapauth.Provider, symmetric bool) (sts, d
 	if err != nil {
 		return "", "", err
 	}
-	display = sts
+	shown = sts
 	if token != "" {
-		display = strings.Replace(sts, ":"+token+":", ":"+mask(token)+":", 1)
+		shown = strings.Replace(sts, ":"+token+":", ":"+mask(token)+":", 1)
 	}
-	return sts, display, nil
+	return sts, shown, nil
 }
