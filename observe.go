@@ -279,7 +279,7 @@ func (s *cachedSource) fetched(ctx context.Context, last, tok *oauth2.Token, err
 	e := Event{Attempt: n.attempts, Duration: time.Since(n.start), Err: err}
 	var se *StoreError
 	if errors.As(err, &se) {
-		e.Err = nil
+		tok, e.Err = se.Token, nil
 	}
 	switch {
 	case e.Err != nil:
@@ -356,9 +356,13 @@ func (e *exchangeEvents) done(tok **oauth2.Token, err *error) {
 		return
 	}
 	ev := Event{Kind: EventTokenFetched, Attempt: e.attempt, Duration: time.Since(e.start), Err: *err}
+	var apiErr *Error
 	switch {
 	case *err != nil:
 		ev.Kind = EventTokenFailed
+		if e.refresh && errors.As(*err, &apiErr) && refreshRejected(apiErr) {
+			ev.Err = fmt.Errorf("%w: %w", ErrReauthorize, apiErr) // as Refresh returns it
+		}
 	case *tok != nil:
 		if e.refresh {
 			ev.Kind = EventTokenRenewed
