@@ -1,5 +1,5 @@
 # Every module of the repository, each tested on its own.
-MODULES := . redisstore faulttest
+MODULES := . redisstore faulttest otelexample
 
 .PHONY: test bench fuzz lint
 
