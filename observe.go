@@ -25,31 +25,33 @@ type EventKind string
 
 // The kinds of Event.
 const (
-	// EventTokenFetched: a first token was obtained from the provider
+	// EventTokenFetched reports a first token obtained from the provider
 	// (B2BConfig.Token, B2B2CConfig.Exchange, or a source's first fetch).
 	EventTokenFetched EventKind = "token.fetched"
-	// EventTokenRenewed: a source replaced the token it held, or a refresh
-	// token was exchanged for a new token.
+	// EventTokenRenewed reports that a source replaced the token it held,
+	// or that a refresh token was exchanged for a new token.
 	EventTokenRenewed EventKind = "token.renewed"
-	// EventTokenFailed: no token could be obtained; Err says why.
+	// EventTokenFailed reports that no token could be obtained; Err says
+	// why.
 	EventTokenFailed EventKind = "token.failed"
-	// EventTokenRetry: a token request failed with a temporary error and is
-	// tried again after Wait; Attempt is the number of the failed attempt.
+	// EventTokenRetry reports that a token request failed with a temporary
+	// error and is tried again after Wait; Attempt is the failed attempt.
 	EventTokenRetry EventKind = "token.retry"
-	// EventTokenLoaded: a source found a fresh token in its store, saved
-	// there by another process or replica, and asked the provider nothing.
+	// EventTokenLoaded reports that a source found a fresh token in its
+	// store, saved there by another process or replica, and asked the
+	// provider nothing.
 	EventTokenLoaded EventKind = "token.loaded"
-	// EventLockWaited: a source holds the store's lock on Key after waiting
-	// Wait for it, or failed to get it (Err).
+	// EventLockWaited reports that a source holds the store's lock on Key
+	// after waiting Wait for it, or failed to get it (Err).
 	EventLockWaited EventKind = "store.locked"
-	// EventTokenSaved: a new token was saved to the store under Key.
+	// EventTokenSaved reports a new token saved to the store under Key.
 	EventTokenSaved EventKind = "store.saved"
-	// EventSaveFailed: a new token could not be saved to the store; Err is
-	// the store's error, and the caller gets a *StoreError.
+	// EventSaveFailed reports that a new token could not be saved to the
+	// store; Err is the store's error, and the caller gets a *StoreError.
 	EventSaveFailed EventKind = "store.save_failed"
-	// EventTokenInvalidated: a Transport dropped a token the provider
-	// rejected with a 401 (ResponseCode says which case), to send the
-	// request once more with a fresh one.
+	// EventTokenInvalidated reports that a Transport dropped a token the
+	// provider rejected with a 401 (ResponseCode says which case), so that
+	// the source fetches a fresh one, with which the request is sent again.
 	EventTokenInvalidated EventKind = "token.invalidated"
 )
 
@@ -89,9 +91,10 @@ type Event struct {
 	// ResponseCode is the provider's 7-character SNAP responseCode, of a
 	// success as of a failure, "" when there was none.
 	ResponseCode string
-	// Err is the failure, as the caller gets it (or, for EventSaveFailed,
-	// the store's error). Use its Error text, which never holds a secret,
-	// rather than encoding its fields.
+	// Err is the failure: for EventTokenFailed the error the caller gets,
+	// for EventTokenRetry the failed attempt's, for EventSaveFailed and
+	// EventLockWaited the store's. Use its Error text, which never holds a
+	// secret, rather than encoding its fields.
 	Err error
 }
 

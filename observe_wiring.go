@@ -93,7 +93,7 @@ func (c callerValues) Value(key any) any {
 // (before its timeout is applied), with a note for the observer, if any.
 func (s *cachedSource) fetchContext(caller context.Context) context.Context {
 	ctx := s.ctx
-	if caller != nil && caller != s.ctx {
+	if caller != nil { // Token passes s.ctx itself: wrapping it again is harmless
 		ctx = callerValues{Context: context.WithoutCancel(caller), base: s.ctx}
 	}
 	if s.obs.fn == nil {
