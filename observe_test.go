@@ -356,3 +356,51 @@ func TestInvalidatedEventLeavesBodyWhole(t *testing.T) {
 	require.Len(t, ev, 1)
 	assert.Equal(t, snapauth.Event{Kind: snapauth.EventTokenInvalidated, Flow: snapauth.FlowB2B, StatusCode: 401, ResponseCode: "4014701"}, ev[0])
 }
+
+// signallingStore is a MemoryStore that says when a Lock call starts.
+type signallingStore struct {
+	*snapauth.MemoryStore
+	locking chan struct{}
+}
+
+func (s signallingStore) Lock(ctx context.Context, key string) (func(), error) {
+	s.locking <- struct{}{}
+	return s.MemoryStore.Lock(ctx, key)
+}
+
+// TestLockWaitThenLoaded: a fetch that waits for the lock while another
+// replica renews reports at least as long a wait as the lock was held after
+// it asked, then the token it found in the store, without a request.
+func TestLockWaitThenLoaded(t *testing.T) {
+	srv := snaptest.NewServer()
+	t.Cleanup(srv.Close)
+	var rec eventLog
+	mem := snapauth.NewMemoryStore()
+	store := signallingStore{MemoryStore: mem, locking: make(chan struct{}, 2)}
+	cfg := &snapauth.B2BConfig{TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey, Observer: rec.observe}
+	src := cfg.StoredTokenSource(context.Background(), store, "partner-a")
+
+	unlock, err := mem.Lock(context.Background(), "partner-a") // another replica renewing
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { _, err := src.Token(); done <- err }()
+	<-store.locking
+	asked := time.Now()
+	other := *cfg
+	other.Observer = nil
+	theirs, err := other.Token(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, mem.Save(context.Background(), "partner-a", theirs))
+	held := time.Since(asked)
+	unlock()
+	require.NoError(t, <-done)
+
+	ev := rec.take()
+	require.Equal(t, []snapauth.EventKind{snapauth.EventLockWaited, snapauth.EventTokenLoaded}, kinds(ev))
+	assert.Equal(t, "partner-a", ev[0].Key)
+	assert.GreaterOrEqual(t, ev[0].Wait, held)
+	assert.NoError(t, ev[0].Err)
+	assert.True(t, theirs.Expiry.Equal(ev[1].Expiry), "the expiry of the stored token")
+	assert.Equal(t, 0, ev[1].Attempt, "no request to the provider")
+	assert.Equal(t, 1, srv.Count(snaptest.EndpointB2B), "only the other replica's")
+}
