@@ -66,6 +66,10 @@ type B2B2CConfig struct {
 	FetchTimeout time.Duration
 	// AllowInsecureHTTP permits a plain http TokenURL on a non-loopback host.
 	AllowInsecureHTTP bool
+	// Observer, if not nil, is told what the config's sources and calls do:
+	// tokens fetched, renewed, failed and retried, store locks and saves
+	// (see Event). Nil reports nothing.
+	Observer Observer
 }
 
 func (c *B2B2CConfig) exchanger() *exchanger {
@@ -73,6 +77,7 @@ func (c *B2B2CConfig) exchanger() *exchanger {
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
 		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP,
+		obs:       c.observer(""),
 	}
 }
 
@@ -155,7 +160,7 @@ func (c *B2B2CConfig) refreshGrant() grantFunc {
 // The source implements ContextTokenSource and TokenInvalidator.
 func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.TokenSource {
 	f := freshness{now: c.Now, early: c.EarlyRefresh}
-	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant()), f, c.FetchTimeout, t)
+	return newCachedSource(ctx, storedFetch(nil, "", f, c.refreshGrant()), f, c.FetchTimeout, t).observed(c.observer(""))
 }
 
 // StoredTokenSource returns a cached source of customer access tokens kept in
@@ -167,7 +172,7 @@ func (c *B2B2CConfig) TokenSource(ctx context.Context, t *oauth2.Token) oauth2.T
 // the error is a *StoreError holding the new token.
 func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, key string) oauth2.TokenSource {
 	f := freshness{now: c.Now, early: c.EarlyRefresh}
-	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant()), f, c.FetchTimeout, nil)
+	return newCachedSource(ctx, storedFetch(store, key, f, c.refreshGrant()), f, c.FetchTimeout, nil).observed(c.observer(key))
 }
 
 // AuthCodeURL returns the URL of the provider's account-binding page

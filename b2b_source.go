@@ -51,6 +51,10 @@ type B2BConfig struct {
 	FetchTimeout time.Duration
 	// AllowInsecureHTTP permits a plain http TokenURL on a non-loopback host.
 	AllowInsecureHTTP bool
+	// Observer, if not nil, is told what the config's sources and calls do:
+	// tokens fetched, renewed, failed and retried, store locks and saves
+	// (see Event). Nil reports nothing.
+	Observer Observer
 }
 
 func (c *B2BConfig) exchanger() *exchanger {
@@ -58,6 +62,7 @@ func (c *B2BConfig) exchanger() *exchanger {
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
 		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP, idempotent: true,
+		obs: c.observer(""),
 	}
 }
 
@@ -93,7 +98,7 @@ func (c *B2BConfig) TokenSource(ctx context.Context) oauth2.TokenSource {
 func (c *B2BConfig) StoredTokenSource(ctx context.Context, store TokenStore, key string) oauth2.TokenSource {
 	f := c.freshness()
 	grant := func(ctx context.Context, _ *oauth2.Token) (*oauth2.Token, error) { return c.Token(ctx) }
-	return newCachedSource(ctx, storedFetch(store, key, f, grant), f, c.FetchTimeout, nil)
+	return newCachedSource(ctx, storedFetch(store, key, f, grant), f, c.FetchTimeout, nil).observed(c.observer(key))
 }
 
 // Format writes the config with its private key redacted, for every verb.

@@ -81,6 +81,8 @@ type cachedSource struct {
 	call     *fetchCall    // the fetch in flight, if any
 	last     *oauth2.Token // newest token ever held
 	rejected string        // access token reported invalid
+
+	obs observer // where the source reports its fetches; zero: nowhere
 }
 
 // cachedToken is a token with the time it is due for renewal.
@@ -173,7 +175,7 @@ func (s *cachedSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	if c == nil {
 		c = &fetchCall{done: make(chan struct{})}
 		s.call = c
-		go s.run(c, s.last, s.rejected)
+		go s.run(ctx, c, s.last, s.rejected)
 	}
 	s.mu.Unlock()
 	select {
@@ -184,10 +186,13 @@ func (s *cachedSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	}
 }
 
-func (s *cachedSource) run(c *fetchCall, last *oauth2.Token, rejected string) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.timeout)
+// run fetches for the caller that started c, with that caller's context
+// values (its trace span) but not its cancellation: see fetchContext.
+func (s *cachedSource) run(caller context.Context, c *fetchCall, last *oauth2.Token, rejected string) {
+	ctx, cancel := context.WithTimeout(s.fetchContext(caller), s.timeout)
 	defer cancel()
 	tok, err := s.fetch(ctx, last, rejected)
+	s.fetched(ctx, last, tok, err)
 	var se *StoreError
 	if errors.As(err, &se) {
 		tok = se.Token // obtained but not persisted: keep it, report the error

@@ -33,6 +33,7 @@ type exchanger struct {
 	// reached the provider (client_credentials); otherwise a request is only
 	// repeated when it provably never left this process.
 	idempotent bool
+	obs        observer // reports retries, and outcomes outside a cached source
 }
 
 // tokenRequest is the JSON body of a SNAP token request.
@@ -98,7 +99,9 @@ func shownURL(raw string) string {
 
 // exchange sends one token request, retrying as the grant allows, and
 // returns the token or an error.
-func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (*oauth2.Token, error) {
+func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (tok *oauth2.Token, err error) {
+	ev := x.events(ctx, req.GrantType)
+	defer ev.done(&tok, &err)
 	if err := checkTokenURL(x.tokenURL, x.allowHTTP); err != nil {
 		return nil, err
 	}
@@ -121,6 +124,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (*oauth2.Tok
 		backoff = DefaultBackoff
 	}
 	for attempt := 0; ; attempt++ {
+		ev.sending(attempt + 1)
 		tok, err, sent := x.once(ctx, body)
 		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
 			return tok, err
@@ -133,6 +137,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (*oauth2.Tok
 		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
 			return nil, err // the wait would outlast the caller
 		}
+		ev.retry(wait, err)
 		t := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

@@ -45,7 +45,7 @@ func storedFetch(store TokenStore, key string, f freshness, grant grantFunc) fet
 			return t, nil
 		}
 		if l, ok := store.(Locker); ok {
-			unlock, err := l.Lock(ctx, key)
+			unlock, err := observedLock(ctx, l, key)
 			if err != nil {
 				return nil, fmt.Errorf("snapauth: locking token %q: %w", key, err)
 			}
@@ -61,7 +61,7 @@ func storedFetch(store TokenStore, key string, f freshness, grant grantFunc) fet
 		if err != nil {
 			return nil, err
 		}
-		if err := store.Save(ctx, key, nt); err != nil {
+		if err := observedSave(ctx, store, key, nt); err != nil {
 			return nil, &StoreError{Key: key, Token: nt, Err: err}
 		}
 		return nt, nil

@@ -99,6 +99,12 @@ type Transport struct {
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
 	// means time.Now.
 	Now func() time.Time
+
+	// Observer, if not nil, is told of every token the transport drops
+	// because the provider rejected it (EventTokenInvalidated). Nil means the
+	// Observer of the token source's config, if it is a source of this
+	// package, else nothing is reported.
+	Observer Observer
 }
 
 type customerSourceKey struct{}
@@ -189,6 +195,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	inv.Invalidate(tok)
+	t.invalidated(ctx, FlowB2B, t.Source, resp)
 	fresh, err := sourceToken(ctx, t.Source)
 	if err != nil {
 		resp.Body.Close()

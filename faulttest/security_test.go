@@ -164,6 +164,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	// Configs and a transport holding every secret, and sources holding tokens.
 	b2bCfg := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client()}
 	custCfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client(), PartnerID: p.partnerID}
+	// Their sources log every event to slog.Default, which the scan reads.
+	b2bCfg.Observer, custCfg.Observer = snapauth.SlogObserver(nil), snapauth.SlogObserver(nil)
 	b2bSrc := b2bCfg.TokenSource(ctx)
 	b2bTok, err := b2bSrc.Token()
 	require.NoError(t, err)
@@ -208,7 +210,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	_, errs["wrong client key"] = (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: "nobody", PrivateKey: partnerKey()}).Token(ctx)
 	echo := echoServer(t, 500)
 	_, errs["B2B 500 echoing the request"] = (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
-	echoCfg := &snapauth.B2B2CConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	echoCfg := &snapauth.B2B2CConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey(), Observer: snapauth.SlogObserver(nil)}
 	_, errs["refresh 500 echoing the request"] = echoCfg.Refresh(ctx, linked.RefreshToken)
 	_, errs["exchange 500 echoing the request"] = echoCfg.Exchange(ctx, code)
 	echo401 := echoServer(t, 401)
