@@ -459,8 +459,10 @@ func VerifyAsymmetric(key *rsa.PublicKey, stringToSign, signature string) error 
 	return nil
 }
 
-// Strict decoders reject non-zero padding bits, so each signature has one
-// base64 text (no malleable variants to slip past replay checks keyed on it).
+// Strict decoders reject non-zero padding bits. One signature still has
+// several accepted texts (padded and unpadded base64, hex), so replay
+// protection must never be keyed on the signature text: Verifier keys it on
+// the partner, X-EXTERNAL-ID and the signed timestamp's day (ReplayKey).
 var (
 	strictBase64    = base64.StdEncoding.Strict()
 	strictRawBase64 = base64.RawStdEncoding.Strict()
@@ -488,13 +490,23 @@ func decodeSignature(s string, size int) ([]byte, bool) {
 }
 
 // Minify returns body as canonical compact JSON: insignificant whitespace
-// removed, key order, duplicate keys and numbers kept exactly as written, and
-// strings written the way JavaScript's JSON.stringify writes them, so that a
-// provider that parses and re-serialises the body gets the same bytes back.
-// Unnecessary escapes (\u003c, \/, \u00e9, escaped surrogate pairs) become the
-// literal characters; '"', '\\' and control characters stay escaped, as do
-// lone surrogates. Empty input gives empty output; anything that is not
-// valid UTF-8 JSON is an error and is never signed.
+// removed, key order kept, and strings written the way JavaScript's
+// JSON.stringify writes them. Unnecessary escapes (\u003c, \/, \u00e9,
+// escaped surrogate pairs) become the literal characters; '"', '\\' and
+// control characters stay escaped, as do lone surrogates. Numbers and
+// duplicate keys are kept exactly as written.
+//
+// What holds: for a body whose numbers are written as JavaScript writes them
+// (not "1.0", "1e3", "-0", nor integers beyond 2^53), with no duplicate keys
+// and no keys that are array indices ("0", "12": JavaScript moves them to
+// the front of their object), Minify(body) is byte for byte
+// JSON.stringify(JSON.parse(body)), so a provider that parses and
+// re-serialises what it receives hashes the bytes that were signed (SNAP
+// bodies carry amounts as strings, "10000.00", so this is the usual case).
+// A provider that re-serialises can still change the others ("1.0" to "1",
+// "1e3" to "1000", {"a":1,"a":2} to {"a":2}). Empty input gives
+// empty output; anything that is not valid UTF-8 JSON is an error and is
+// never signed.
 func Minify(body []byte) ([]byte, error) {
 	if err := checkJSON(body); err != nil {
 		return nil, err
