@@ -157,7 +157,7 @@ func TestTokenServerRefusals(t *testing.T) {
 		"signed with another key": {m.askToken(t, bca, ts, grant, func(h http.Header) {
 			h.Set("X-SIGNATURE", independentRSA(t, bri.key, bca.clientKey+"|"+ts))
 		}), snapAnswer{401, "4017300", "Unauthorized. [Signature]"}},
-		"stale timestamp": {m.askToken(t, bca, snapauth.Standard.Timestamp(now.Add(-time.Hour)), grant), snapAnswer{401, "4017300", "Unauthorized. [Timestamp]"}},
+		"stale timestamp":  {m.askToken(t, bca, snapauth.Standard.Timestamp(now.Add(-time.Hour)), grant), snapAnswer{401, "4017300", "Unauthorized. [Timestamp]"}},
 		"timestamp layout": {m.askToken(t, bca, now.Format(time.RFC1123), grant), snapAnswer{400, "4007301", "Invalid Field Format [X-TIMESTAMP]"}},
 		"no client key": {m.askToken(t, bca, ts, grant, func(h http.Header) { h.Del("X-CLIENT-KEY") }),
 			snapAnswer{400, "4007302", "Invalid Mandatory Field [X-CLIENT-KEY]"}},
@@ -258,4 +258,3 @@ func TestPartnerStringMasksSecret(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(f, p), "s3cr3t-value", f)
 	}
 }
-
