@@ -221,18 +221,17 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 // minus insignificant whitespace and, failing that, over its canonical Minify
 // form when that differs. A non-empty token means symmetric with secret.
 func (v *Verifier) checkSignature(r *http.Request, body []byte, token, secret, ts, sig string) *RequestError {
-	bp := compactScratch.Get().(*bytes.Buffer)
+	bp := compactScratch.Get().(*[]byte)
+	compact, e := compactBody((*bp)[:0], body)
 	defer func() {
-		if bp.Cap() <= maxScratch {
-			bp.Reset()
+		if cap(compact) <= maxScratch {
+			*bp = compact[:0]
 			compactScratch.Put(bp)
 		}
 	}()
-	bp.Reset()
-	if e := compactBody(bp, body); e != nil {
+	if e != nil {
 		return e
 	}
-	compact := bp.Bytes()
 	endpoint := v.endpointURL(r)
 	check := func(b []byte) bool {
 		sts := serviceStringToSign(r.Method, endpoint, token, b, ts)
@@ -253,7 +252,7 @@ func (v *Verifier) checkSignature(r *http.Request, body []byte, token, secret, t
 	return errBadSignature
 }
 
-var compactScratch = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+var compactScratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // endpointURL is the EndpointUrl the sender signed: the request URI as
 // received (so a prefix removed by http.StripPrefix still counts), formed per
@@ -275,12 +274,12 @@ func (v *Verifier) endpointURL(r *http.Request) string {
 }
 
 func (v *Verifier) checkTimestamp(ts string) (time.Time, *RequestError) {
-	if _, err := ParseTimestamp(ts); err != nil {
-		return time.Time{}, invalidHeader("X-TIMESTAMP")
-	}
 	t, err := CheckTimestamp(ts, v.now(), v.skew())
-	if err != nil {
+	switch {
+	case errors.Is(err, ErrStaleTimestamp):
 		return time.Time{}, unauthorized("Timestamp", err)
+	case err != nil:
+		return time.Time{}, invalidHeader("X-TIMESTAMP")
 	}
 	return t, nil
 }

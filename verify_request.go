@@ -2,7 +2,6 @@ package snapauth
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net/http"
 	"strings"
@@ -101,15 +100,16 @@ type rereadBody struct {
 	io.Closer
 }
 
-// compactBody writes body minus insignificant whitespace into dst, the bytes
+// compactBody appends body minus insignificant whitespace to dst, the bytes
 // a sender hashed: string contents and escapes stay exactly as received. An
-// empty (or blank) body writes nothing; one that is not JSON is 400xx00.
-func compactBody(dst *bytes.Buffer, body []byte) *RequestError {
+// empty (or blank) body appends nothing; one that is not JSON is 400xx00.
+func compactBody(dst, body []byte) ([]byte, *RequestError) {
 	if len(body) == 0 || len(bytes.TrimLeft(body, " \t\r\n")) == 0 {
-		return nil
+		return dst, nil
 	}
-	if json.Compact(dst, body) != nil {
-		return invalidBody("body is not JSON")
+	dst, ok := appendCompactJSON(dst, body)
+	if !ok {
+		return dst, invalidBody("body is not JSON")
 	}
-	return nil
+	return dst, nil
 }
