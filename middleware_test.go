@@ -71,6 +71,10 @@ func (s *mwServer) send(t *testing.T, req vfyRequest) snapAnswer {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(raw, &a), "answer %q", raw)
 	assert.Equal(t, "application/json", resp.Header.Get("Content-Type"))
+	if resp.StatusCode != http.StatusOK {
+		_, err := snapauth.ParseTimestamp(resp.Header.Get("X-TIMESTAMP"))
+		assert.NoError(t, err, "a refusal carries X-TIMESTAMP")
+	}
 	a.Status = resp.StatusCode
 	return a
 }

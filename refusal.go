@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Sentinel errors of the reverse direction (Verifier, TokenServer), beside
@@ -123,8 +124,10 @@ func asRequestError(err error) *RequestError {
 }
 
 // WriteRefusal answers a refused request in SNAP form: the refusal's HTTP
-// status and a JSON body {"responseCode":"<status><serviceCode><case>",
-// "responseMessage":"<message>"}. An err that is not a *RequestError is
+// status, Content-Type application/json, an X-TIMESTAMP of the answer (unless
+// w already has one) and a JSON body {"responseCode":
+// "<status><serviceCode><case>","responseMessage":"<message>"}. An err that
+// is not a *RequestError is
 // answered as 500xx01 Internal Server Error, without its text. serviceCode
 // is the two-digit SNAP service code of the endpoint (see ServiceCode).
 func WriteRefusal(w http.ResponseWriter, err error, serviceCode string) {
@@ -135,6 +138,9 @@ func WriteRefusal(w http.ResponseWriter, err error, serviceCode string) {
 	}{re.ResponseCode(serviceCode), re.Message})
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
+	if h.Get("X-Timestamp") == "" {
+		h.Set("X-TIMESTAMP", Standard.Timestamp(time.Now()))
+	}
 	h.Del("Content-Length")
 	w.WriteHeader(re.StatusCode)
 	_, _ = w.Write(body)

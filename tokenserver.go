@@ -104,6 +104,7 @@ func (s *TokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if e.StatusCode == http.StatusMethodNotAllowed {
 			w.Header().Set("Allow", http.MethodPost)
 		}
+		w.Header().Set("X-TIMESTAMP", s.Provider.Timestamp(s.now()))
 		WriteRefusal(w, e, tokenServiceCode)
 		return
 	}
@@ -115,6 +116,7 @@ func (s *TokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ExpiresIn       string `json:"expiresIn"`
 	}{"2007300", "Successful", tok, "Bearer", strconv.FormatInt(int64(exp/time.Second), 10)})
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-TIMESTAMP", s.Provider.Timestamp(s.now()))
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(body)

@@ -93,6 +93,11 @@ func (m *tsMerchant) askToken(t *testing.T, b tsBank, ts string, body string, ch
 	var a tokenAnswer
 	require.NoError(t, json.NewDecoder(resp.Body).Decode(&a))
 	a.Status = resp.StatusCode
+	_, err = snapauth.ParseTimestamp(resp.Header.Get("X-TIMESTAMP"))
+	assert.NoError(t, err, "the answer carries X-TIMESTAMP")
+	if a.Status == http.StatusOK {
+		assert.Equal(t, "no-store", resp.Header.Get("Cache-Control"))
+	}
 	return a
 }
 
