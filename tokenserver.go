@@ -272,22 +272,14 @@ func (s *TokenServer) store() TokenStore {
 	if s.Store != nil {
 		return s.Store
 	}
-	if m := s.mem.Load(); m != nil {
-		return m
-	}
-	s.mem.CompareAndSwap(nil, &issuedMemory{now: s.now})
-	return s.mem.Load()
+	return lazy(&s.mem, func() *issuedMemory { return &issuedMemory{now: s.now} })
 }
 
 func (s *TokenServer) replayStore() ReplayStore {
 	if s.Replay != nil {
 		return s.Replay
 	}
-	if m := s.memReplay.Load(); m != nil {
-		return m
-	}
-	s.memReplay.CompareAndSwap(nil, NewMemoryReplayStore())
-	return s.memReplay.Load()
+	return lazy(&s.memReplay, NewMemoryReplayStore)
 }
 
 // issuedMemory is the TokenServer's default store: tokens in memory, each

@@ -309,9 +309,15 @@ func (v *Verifier) replayStore() ReplayStore {
 	if v.Replay != nil {
 		return v.Replay
 	}
-	if m := v.replay.Load(); m != nil {
-		return m
+	return lazy(&v.replay, NewMemoryReplayStore)
+}
+
+// lazy returns the value p points to, storing newValue() there first if p
+// holds nil; concurrent first calls agree on one value.
+func lazy[T any](p *atomic.Pointer[T], newValue func() *T) *T {
+	if x := p.Load(); x != nil {
+		return x
 	}
-	v.replay.CompareAndSwap(nil, NewMemoryReplayStore())
-	return v.replay.Load()
+	p.CompareAndSwap(nil, newValue())
+	return p.Load()
 }
