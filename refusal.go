@@ -106,12 +106,16 @@ func internalError(err error) *RequestError {
 	return refuse(http.StatusInternalServerError, "01", "Internal Server Error", err)
 }
 
-var (
-	errBadSignature = unauthorized("Signature", ErrInvalidSignature)
-	errInvalidToken = refuse(http.StatusUnauthorized, "01", "Invalid Token (B2B)", ErrInvalidToken)
-	errNoToken      = refuse(http.StatusUnauthorized, "03", "Token Not Found (B2B)", ErrMissingToken)
-	errReplayed     = refuse(http.StatusConflict, "00", "Conflict", ErrReplay)
-)
+// The refusals made in more than one place; each call returns a new value,
+// so that a caller changing one changes no other.
+func errBadSignature() *RequestError { return unauthorized("Signature", ErrInvalidSignature) }
+func errInvalidToken() *RequestError {
+	return refuse(http.StatusUnauthorized, "01", "Invalid Token (B2B)", ErrInvalidToken)
+}
+func errNoToken() *RequestError {
+	return refuse(http.StatusUnauthorized, "03", "Token Not Found (B2B)", ErrMissingToken)
+}
+func errReplayed() *RequestError { return refuse(http.StatusConflict, "00", "Conflict", ErrReplay) }
 
 // asRequestError returns err as a *RequestError, treating any other error as
 // an internal one (500).

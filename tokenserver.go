@@ -220,19 +220,19 @@ func (s *TokenServer) Middleware(serviceCode string, next http.Handler) http.Han
 func (s *TokenServer) lookup(ctx context.Context, token string) (string, string, *RequestError) {
 	t, err := s.store().Load(ctx, IssuedTokenKey(token))
 	if errors.Is(err, ErrNoToken) {
-		return "", "", errInvalidToken
+		return "", "", errInvalidToken()
 	}
 	if err != nil {
 		return "", "", internalError(fmt.Errorf("snapauth: loading an issued token: %w", err))
 	}
 	if !t.Expiry.IsZero() && !s.now().Before(t.Expiry) {
-		return "", "", errInvalidToken
+		return "", "", errInvalidToken()
 	}
 	info, _ := t.Extra("additionalInfo").(map[string]any)
 	clientKey, _ := info["clientKey"].(string)
 	p, ok := s.Partners[clientKey]
 	if !ok || p.ClientSecret == "" {
-		return "", "", errInvalidToken
+		return "", "", errInvalidToken()
 	}
 	return p.ClientSecret, clientKey, nil
 }

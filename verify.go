@@ -124,14 +124,14 @@ func (v *Verifier) verifyTokenRequest(r *http.Request) *RequestError {
 		return internalError(errors.New("snapauth: Verifier has no PublicKey to check a token request"))
 	}
 	if VerifyAsymmetric(v.PublicKey, TokenStringToSign(clientKey, ts), sig) != nil {
-		return errBadSignature
+		return errBadSignature()
 	}
 	return nil
 }
 
 // tokenLookup finds the partner an access token was issued to: the client
 // secret its symmetric signatures are keyed with, and the client key it is
-// known by. An unknown or expired token is errInvalidToken.
+// known by. An unknown or expired token is refused 401xx01.
 type tokenLookup func(ctx context.Context, token string) (clientSecret, clientKey string, e *RequestError)
 
 // verified is what a successful verification established.
@@ -179,9 +179,9 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 	switch {
 	case lookup != nil && !hasBearer:
 		if h.Get("Authorization") != "" {
-			return out, errInvalidToken
+			return out, errInvalidToken()
 		}
-		return out, errNoToken
+		return out, errNoToken()
 	case lookup != nil:
 		if secret, out.clientKey, e = lookup(r.Context(), token); e != nil {
 			return out, e
@@ -191,9 +191,9 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 	case v.PublicKey != nil:
 		token = ""
 	case secret != "" && h.Get("Authorization") != "":
-		return out, errInvalidToken
+		return out, errInvalidToken()
 	case secret != "":
-		return out, errNoToken
+		return out, errNoToken()
 	default:
 		return out, internalError(errors.New("snapauth: Verifier has neither PublicKey nor ClientSecret"))
 	}
@@ -212,7 +212,7 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 		return out, internalError(err)
 	}
 	if seen {
-		return out, errReplayed
+		return out, errReplayed()
 	}
 	return out, nil
 }
@@ -249,7 +249,7 @@ func (v *Verifier) checkSignature(r *http.Request, body []byte, token, secret, t
 			return nil
 		}
 	}
-	return errBadSignature
+	return errBadSignature()
 }
 
 var compactScratch = sync.Pool{New: func() any { return new([]byte) }}
