@@ -124,7 +124,7 @@ func (s *TokenServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *TokenServer) issue(r *http.Request) (string, time.Duration, *RequestError) {
 	if r.Method != http.MethodPost {
-		return "", 0, refuse(http.StatusMethodNotAllowed, "00", "Requested Function Is Not Supported", ErrInvalidHeader)
+		return "", 0, refuse(http.StatusMethodNotAllowed, "00", "Requested Function Is Not Supported", nil)
 	}
 	clientKey, e := header(r.Header, "X-Client-Key", "X-CLIENT-KEY")
 	if e != nil {

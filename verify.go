@@ -26,9 +26,9 @@ const (
 
 // Verifier checks what a SNAP partner or provider sends you: payment
 // notifications, a bank calling your virtual-account inquiry, a bank asking
-// you for a token. Its zero value checks nothing useful: set PublicKey,
-// ClientSecret or both. A Verifier is safe for concurrent use; it must not be
-// copied after first use (it holds its default replay store).
+// you for a token. Set PublicKey, ClientSecret or both; with neither, every
+// request is refused (500xx01). A Verifier is safe for concurrent use; it
+// must not be copied after first use (it holds its default replay store).
 type Verifier struct {
 	// PublicKey is the sender's RSA public key. It checks token requests,
 	// asymmetric service calls and notifications. Nil means asymmetric
