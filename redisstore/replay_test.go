@@ -1,11 +1,14 @@
 package redisstore_test
 
 import (
+	"crypto"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -123,4 +126,74 @@ func TestStoreSeen(t *testing.T) {
 	defer dead.Close()
 	_, err = redisstore.New(dead).Seen(ctx, "k", time.Minute)
 	assert.Error(t, err)
+}
+
+// TestTokenServerOnRedis runs two replicas of a merchant's TokenServer on
+// one Redis: a token one issued is accepted by the other, lives in Redis
+// for its lifetime plus the grace, and is kept there only as its SHA-256.
+func TestTokenServerOnRedis(t *testing.T) {
+	key := fleetKey()
+	c := newClient(t)
+	prefix := testPrefix(t, c)
+	var replicas []*httptest.Server
+	for range 2 {
+		own := redis.NewClient(&redis.Options{Addr: redisAddr})
+		t.Cleanup(func() { own.Close() })
+		store := redisstore.New(own, redisstore.WithKeyPrefix(prefix))
+		ts := &snapauth.TokenServer{
+			Partners: map[string]snapauth.Partner{"bank": {ClientKey: "bank", PublicKey: &key.PublicKey, ClientSecret: "bank-secret"}},
+			Store:    store, Replay: store,
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/v1.0/access-token/b2b", ts)
+		mux.Handle("/v1.0/transfer-va/inquiry", ts.Middleware("24", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.WriteHeader(http.StatusOK)
+		})))
+		srv := httptest.NewServer(mux)
+		t.Cleanup(srv.Close)
+		replicas = append(replicas, srv)
+	}
+
+	// The bank asks replica 0 for a token, signing with crypto/rsa.
+	ts := snapauth.Standard.Timestamp(time.Now())
+	digest := sha256.Sum256([]byte("bank|" + ts))
+	sig, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, digest[:])
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, replicas[0].URL+"/v1.0/access-token/b2b", strings.NewReader(`{"grantType":"client_credentials"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("X-TIMESTAMP", ts)
+	req.Header.Set("X-CLIENT-KEY", "bank")
+	req.Header.Set("X-SIGNATURE", base64.StdEncoding.EncodeToString(sig))
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	var tok struct{ ResponseCode, AccessToken, ExpiresIn string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&tok))
+	resp.Body.Close()
+	require.Equal(t, "2007300", tok.ResponseCode)
+
+	// It calls replica 1 with it.
+	body := `{"customerNo":"0812345678"}`
+	sum := sha256.Sum256([]byte(body))
+	mac := hmac.New(sha512.New, []byte("bank-secret"))
+	mac.Write([]byte("POST:/v1.0/transfer-va/inquiry:" + tok.AccessToken + ":" + hex.EncodeToString(sum[:]) + ":" + ts))
+	call, err := http.NewRequest(http.MethodPost, replicas[1].URL+"/v1.0/transfer-va/inquiry", strings.NewReader(body))
+	require.NoError(t, err)
+	call.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	call.Header.Set("X-TIMESTAMP", ts)
+	call.Header.Set("X-SIGNATURE", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	call.Header.Set("X-PARTNER-ID", "BANK")
+	call.Header.Set("X-EXTERNAL-ID", "1")
+	resp, err = http.DefaultClient.Do(call)
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+
+	rk := redisstore.New(c, redisstore.WithKeyPrefix(prefix)).TokenKey(snapauth.IssuedTokenKey(tok.AccessToken))
+	raw, err := c.Get(t.Context(), rk).Result()
+	require.NoError(t, err)
+	assert.NotContains(t, raw, tok.AccessToken)
+	ttl, err := c.PTTL(t.Context(), rk).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, (900*time.Second + redisstore.DefaultExpiryGrace).Seconds(), ttl.Seconds(), 5)
 }
