@@ -263,3 +263,28 @@ func TestPartnerStringMasksSecret(t *testing.T) {
 		assert.NotContains(t, fmt.Sprintf(f, p), "s3cr3t-value", f)
 	}
 }
+
+func TestTokenServerConcurrent(t *testing.T) {
+	// Many banks' goroutines at once against the default in-memory stores
+	// (run with -race): each gets its own token and its call is accepted.
+	now := vfyNow
+	bca, _ := tsBanks(t)
+	m := newTSMerchant(t, tsServer(t, &now, bca))
+	ts := snapauth.Standard.Timestamp(now)
+	var wg sync.WaitGroup
+	tokens := make([]string, 20)
+	for i := range tokens {
+		wg.Go(func() {
+			a := m.askToken(t, bca, ts, `{"grantType":"client_credentials"}`)
+			tokens[i] = a.AccessToken
+			assert.Equal(t, 200, m.inquire(t, bca, a.AccessToken, ts).Status)
+		})
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, tok := range tokens {
+		assert.False(t, seen[tok], "tokens are distinct")
+		seen[tok] = true
+	}
+	assert.Len(t, m.clientKeys, len(tokens))
+}
