@@ -67,7 +67,9 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	}
 	size := 512
 	if r.ContentLength > 0 {
-		size = int(r.ContentLength) + 1 // room to see EOF without growing
+		// Room to see EOF without growing, but never trusting a large
+		// Content-Length with memory before the bytes arrive.
+		size = int(min(r.ContentLength, 1<<20)) + 1
 	}
 	buf := make([]byte, 0, size)
 	var err error
