@@ -9,13 +9,23 @@ import (
 )
 
 // Minify returns body as canonical compact JSON: insignificant whitespace
-// removed, key order, duplicate keys and numbers kept exactly as written, and
-// strings written the way JavaScript's JSON.stringify writes them, so that a
-// provider that parses and re-serialises the body gets the same bytes back.
-// Unnecessary escapes (\u003c, \/, \u00e9, escaped surrogate pairs) become the
-// literal characters; '"', '\\' and control characters stay escaped, as do
-// lone surrogates. Empty input gives empty output; anything that is not
-// valid UTF-8 JSON is an error and is never signed.
+// removed, key order kept, and strings written the way JavaScript's
+// JSON.stringify writes them. Unnecessary escapes (\u003c, \/, \u00e9,
+// escaped surrogate pairs) become the literal characters; '"', '\\' and
+// control characters stay escaped, as do lone surrogates. Numbers and
+// duplicate keys are kept exactly as written.
+//
+// What holds: for a body whose numbers are written as JavaScript writes them
+// (not "1.0", "1e3", "-0", nor integers beyond 2^53), with no duplicate keys
+// and no keys that are array indices ("0", "12": JavaScript moves them to
+// the front of their object), Minify(body) is byte for byte
+// JSON.stringify(JSON.parse(body)), so a provider that parses and
+// re-serialises what it receives hashes the bytes that were signed (SNAP
+// bodies carry amounts as strings, "10000.00", so this is the usual case).
+// A provider that re-serialises can still change the others ("1.0" to "1",
+// "1e3" to "1000", {"a":1,"a":2} to {"a":2}). Empty input gives
+// empty output; anything that is not valid UTF-8 JSON is an error and is
+// never signed.
 func Minify(body []byte) ([]byte, error) {
 	if err := checkJSON(body); err != nil {
 		return nil, err

@@ -172,8 +172,10 @@ func VerifyAsymmetric(key *rsa.PublicKey, stringToSign, signature string) error 
 	return nil
 }
 
-// Strict decoders reject non-zero padding bits, so each signature has one
-// base64 text (no malleable variants to slip past replay checks keyed on it).
+// Strict decoders reject non-zero padding bits. One signature still has
+// several accepted texts (padded and unpadded base64, hex), so replay
+// protection must never be keyed on the signature text: Verifier keys it on
+// the partner, X-EXTERNAL-ID and the signed timestamp's day (ReplayKey).
 var (
 	strictBase64    = base64.StdEncoding.Strict()
 	strictRawBase64 = base64.RawStdEncoding.Strict()

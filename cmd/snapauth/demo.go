@@ -36,6 +36,7 @@ strings that were signed:
 	5. refreshing the customer token (the refresh token rotates)
 	6. a service call on behalf of the customer
 	7. a rejected call, with its SNAP error explained
+	8. the provider calls the partner, and snapauth verifies it
 
 Exit status 0 when every step behaved as expected, else 1, naming the step.
 No network, no keys and no bank account are needed.
@@ -201,6 +202,7 @@ func (d *demo) steps() []demoStep {
 			it was signed. The provider recomputes the signature from the bytes it received,
 			finds another one, and refuses with a SNAP error.`,
 			d.stepRejected},
+		d.receiveStep(),
 	}
 }
 

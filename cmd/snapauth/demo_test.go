@@ -22,12 +22,14 @@ func TestDemo(t *testing.T) {
 		"Refresh the customer token",
 		"Call a service on behalf of the customer",
 		"A rejected call",
+		"The provider calls the partner",
 	} {
-		assert.Contains(t, r.stdout, fmt.Sprintf("Step %d of 7. %s", i+1, title))
+		assert.Contains(t, r.stdout, fmt.Sprintf("Step %d of 8. %s", i+1, title))
 		assert.Contains(t, r.stdout, fmt.Sprintf("=> step %d OK", i+1))
 	}
-	assert.Contains(t, r.stdout, "All 7 steps behaved as expected.")
+	assert.Contains(t, r.stdout, "All 8 steps behaved as expected.")
 	assert.Contains(t, r.stdout, "Unauthorized. [Signature]")
+	assert.Contains(t, r.stdout, "responseCode 4095200")
 	assert.Contains(t, r.stdout, "Authorization-Customer: Bearer ")
 	assert.Regexp(t, `string signed: POST:/v1\.0/transfer-va/inquiry:.{4}…\(256 chars\):[0-9a-f]{64}:\d{4}-`, r.stdout)
 	assert.Regexp(t, `old refresh token .{4}…\(\d+ chars\)\n  new refresh token .{4}…\(\d+ chars\)`, r.stdout)
