@@ -93,7 +93,10 @@ type Transport struct {
 	Provider Provider
 
 	// ExternalID makes the X-EXTERNAL-ID of a request that has none. Nil
-	// means NewExternalID.
+	// means an id in the Provider's format: NewExternalID cut to
+	// Provider.ExternalIDLength, or a UUID for ExternalIDUUID. An id that
+	// breaks the Provider's rule, made here or set by the caller, is an
+	// error and nothing is sent.
 	ExternalID ExternalIDFunc
 
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
@@ -135,6 +138,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("snapauth: request has no URL")
 	}
+	if err := t.checkProfile(req.Header); err != nil {
+		return nil, err
+	}
 	if t.PrivateKey == nil {
 		if t.ClientSecret == "" {
 			return nil, errors.New("snapauth: Transport has neither ClientSecret nor PrivateKey to sign with")
@@ -174,7 +180,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		a.method = http.MethodGet
 	}
 	if !hasValue(req.Header, hExternalID) {
-		a.externalID = t.newExternalID()
+		if a.externalID = t.newExternalID(); t.ExternalID != nil {
+			if err := t.Provider.checkExternalID(a.externalID); err != nil {
+				return nil, fmt.Errorf("%w (made by Transport.ExternalID)", err)
+			}
+		}
 	}
 
 	resp, err := t.send(req, &a, tok)
@@ -346,7 +356,7 @@ func (t *Transport) newExternalID() string {
 	if t.ExternalID != nil {
 		return t.ExternalID()
 	}
-	return newExternalID(t.now())
+	return t.Provider.newExternalID(t.now())
 }
 
 // cloneHeader copies h into a new map with room for extra more keys, with
