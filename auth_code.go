@@ -18,8 +18,9 @@ const authCodeExtra = "snapauth.authCode"
 
 // authCodeBox holds a kept authorization code. Extras hold a pointer to it,
 // so that printing a token with any fmt verb shows an address, never the
-// code (fmt prints pointers inside a struct as addresses).
-type authCodeBox struct{ code string }
+// code: fmt follows a pointer only to an array, slice, struct or map, and
+// only at the top level.
+type authCodeBox string
 
 // String hides the code.
 func (*authCodeBox) String() string { return "[redacted]" }
@@ -28,7 +29,12 @@ func (*authCodeBox) String() string { return "[redacted]" }
 func (b *authCodeBox) GoString() string { return b.String() }
 
 func keepAuthCode(code string) keptExtra {
-	return keptExtra{authCodeExtra, &authCodeBox{code}}
+	return keptExtra{authCodeExtra, newAuthCodeBox(code)}
+}
+
+func newAuthCodeBox(code string) *authCodeBox {
+	b := authCodeBox(code)
+	return &b
 }
 
 // TokenAuthCode returns the authorization code a B2B2C token keeps for its
@@ -41,8 +47,8 @@ func TokenAuthCode(t *oauth2.Token) string {
 	if t == nil {
 		return ""
 	}
-	if b, ok := t.Extra(authCodeExtra).(*authCodeBox); ok {
-		return b.code
+	if b, ok := t.Extra(authCodeExtra).(*authCodeBox); ok && b != nil {
+		return string(*b)
 	}
 	return ""
 }

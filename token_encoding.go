@@ -143,7 +143,7 @@ func UnmarshalToken(data []byte) (*oauth2.Token, error) {
 	if len(st.Extra) > 0 || st.AuthCode != "" {
 		extra := make(map[string]any, len(st.Extra)+1)
 		if st.AuthCode != "" {
-			extra[authCodeExtra] = &authCodeBox{st.AuthCode}
+			extra[authCodeExtra] = newAuthCodeBox(st.AuthCode)
 		}
 		for name, raw := range st.Extra {
 			dec := json.NewDecoder(bytes.NewReader(raw))

@@ -141,6 +141,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.checkProfile(req.Header); err != nil {
 		return nil, err
 	}
+	var externalID string // generated; "" when the caller set one
+	if !hasValue(req.Header, hExternalID) {
+		if externalID = t.newExternalID(); t.ExternalID != nil {
+			if err := t.Provider.checkExternalID(externalID); err != nil {
+				return nil, fmt.Errorf("%w (made by Transport.ExternalID)", err)
+			}
+		}
+	}
 	if t.PrivateKey == nil {
 		if t.ClientSecret == "" {
 			return nil, errors.New("snapauth: Transport has neither ClientSecret nor PrivateKey to sign with")
@@ -179,13 +187,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a.method == "" {
 		a.method = http.MethodGet
 	}
-	if !hasValue(req.Header, hExternalID) {
-		if a.externalID = t.newExternalID(); t.ExternalID != nil {
-			if err := t.Provider.checkExternalID(a.externalID); err != nil {
-				return nil, fmt.Errorf("%w (made by Transport.ExternalID)", err)
-			}
-		}
-	}
+	a.externalID = externalID
 
 	resp, err := t.send(req, &a, tok)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
