@@ -103,23 +103,28 @@ func StartBinding(ctx context.Context, client *http.Client, endpoint string, req
 	if err != nil {
 		return nil, fmt.Errorf("snapauth: reading the binding answer: %w", err)
 	}
+	return parseBindingAnswer(data)
+}
+
+// parseBindingAnswer reads a successful account-binding answer; an answer
+// without an absolute http(s) redirectUrl is an error that does not echo it.
+func parseBindingAnswer(data []byte) (*Binding, error) {
 	var a struct {
-		ResponseCode       json.RawMessage `json:"responseCode"`
-		ResponseMessage    string          `json:"responseMessage"`
-		RedirectURL        string          `json:"redirectUrl"`
-		LinkageToken       string          `json:"linkageToken"`
-		ReferenceNo        string          `json:"referenceNo"`
-		PartnerReferenceNo string          `json:"partnerReferenceNo"`
-		Params             map[string]any  `json:"params"`
+		ResponseMessage    string         `json:"responseMessage"`
+		RedirectURL        string         `json:"redirectUrl"`
+		LinkageToken       string         `json:"linkageToken"`
+		ReferenceNo        string         `json:"referenceNo"`
+		PartnerReferenceNo string         `json:"partnerReferenceNo"`
+		Params             map[string]any `json:"params"`
 	}
-	if err := json.Unmarshal(data, &a); err != nil {
+	fields, err := decodeObject(data)
+	if err != nil || json.Unmarshal(data, &a) != nil {
 		return nil, errors.New("snapauth: the binding answer is not the expected JSON object")
 	}
 	u, err := url.Parse(a.RedirectURL)
 	if a.RedirectURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, errors.New("snapauth: the binding answer has no absolute http(s) redirectUrl")
 	}
-	fields, _ := decodeObject(data)
 	code, _ := snapCode(fields)
 	return &Binding{
 		RedirectURL: a.RedirectURL, LinkageToken: a.LinkageToken, ReferenceNo: a.ReferenceNo,
