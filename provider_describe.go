@@ -69,28 +69,21 @@ func (p Provider) Deviations() []string {
 
 // String lists the headers of s, such as "X-PARTNER-ID, CHANNEL-ID".
 func (s HeaderSet) String() string {
-	var names []string
-	for _, h := range []struct {
-		bit  HeaderSet
-		name string
-	}{{HeaderPartnerID, "X-PARTNER-ID"}, {HeaderChannelID, "CHANNEL-ID"}, {HeaderOrigin, "ORIGIN"}} {
-		if s&h.bit != 0 {
-			names = append(names, h.name)
-		}
-	}
-	return strings.Join(names, ", ")
+	return bitNames(s, "X-PARTNER-ID", "CHANNEL-ID", "ORIGIN")
 }
 
 // String lists the parameters of a, such as "timestamp, externalId".
 func (a AuthCodeParams) String() string {
-	var names []string
-	for _, q := range []struct {
-		bit  AuthCodeParams
-		name string
-	}{{AuthCodeTimestamp, "timestamp"}, {AuthCodeExternalID, "externalId"}, {AuthCodeChannelID, "channelId"}} {
-		if a&q.bit != 0 {
-			names = append(names, q.name)
+	return bitNames(a, "timestamp", "externalId", "channelId")
+}
+
+// bitNames joins the names of the bits set in s; names[i] names bit 1<<i.
+func bitNames[T ~uint8](s T, names ...string) string {
+	var set []string
+	for i, name := range names {
+		if s&(1<<i) != 0 {
+			set = append(set, name)
 		}
 	}
-	return strings.Join(names, ", ")
+	return strings.Join(set, ", ")
 }

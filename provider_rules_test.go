@@ -263,3 +263,28 @@ func TestAuthCodeURLParams(t *testing.T) {
 	assert.NotContains(t, raw, "timestamp")
 	assert.NotContains(t, raw, "externalId")
 }
+
+// TestProfileChecksAreCheap: the per-request profile checks allocate
+// nothing, and the profile's id generators allocate only the id.
+func TestProfileChecksAreCheap(t *testing.T) {
+	h := http.Header{"X-External-Id": {strings.Repeat("1", 32)}, "Origin": {"o"}}
+	now := time.Now()
+	for _, p := range []Provider{Standard, Finnet, DANA, Midtrans} {
+		tr := &Transport{Provider: p, Origin: "o"}
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = tr.checkProfile(h) }), p.Name)
+		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = p.newExternalID(now) }), 1.0, p.Name)
+	}
+}
+
+func BenchmarkCheckProfile(b *testing.B) {
+	h := http.Header{"X-External-Id": {strings.Repeat("1", 32)}}
+	for _, p := range []Provider{Standard, Finnet, DANA} {
+		tr := &Transport{Provider: p, Origin: "o"}
+		b.Run(p.Name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				_ = tr.checkProfile(h)
+			}
+		})
+	}
+}
