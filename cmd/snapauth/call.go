@@ -124,6 +124,7 @@ func runCall(ctx context.Context, c *cli, args []string) error {
 				return err
 			}
 			cfg := tf.b2b(tc)
+			cfg.PartnerID, cfg.ChannelID, cfg.Origin = partnerID, channelID, origin // for Provider.TokenHeaders
 			tr.Provider = tc.provider
 			if verbose {
 				cfg.HTTPClient.Transport = tr.Base
