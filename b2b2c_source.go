@@ -132,7 +132,7 @@ func (c *B2B2CConfig) RefreshWithAuthCode(ctx context.Context, refreshToken, aut
 	x := c.exchanger()
 	if c.Provider.AuthCodeOnRefresh {
 		if authCode == "" {
-			return nil, fmt.Errorf("snapauth: refresh for Provider %q: %w", c.Provider.Name, errNoAuthCode)
+			return nil, ErrNoAuthCode
 		}
 		req.AuthCode = &authCode
 		x.keep = []keptExtra{keepAuthCode(authCode)}
@@ -171,6 +171,9 @@ func (c *B2B2CConfig) refreshGrant() grantFunc {
 		}
 		if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
 			return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
+		}
+		if c.Provider.AuthCodeOnRefresh && TokenAuthCode(old) == "" {
+			return nil, fmt.Errorf("%w (%w)", ErrReauthorize, ErrNoAuthCode)
 		}
 		if r := refused.Load(); r != nil && *r == old.RefreshToken {
 			return nil, fmt.Errorf("%w (the provider already refused this refresh token)", ErrReauthorize)

@@ -153,15 +153,16 @@ func TestTokenRequestsRefusedBeforeSending(t *testing.T) {
 
 	b2b2c := &B2B2CConfig{TokenURL: srv.URL + "/t", ClientKey: "ck", PrivateKey: srcKey(t), Provider: Finnet}
 	_, err = b2b2c.Refresh(ctx, "rt")
-	assert.ErrorContains(t, err, "authorization code")
-	assert.NotErrorIs(t, err, ErrReauthorize, "a missing code is the caller's to fix, not the customer's")
+	assert.ErrorIs(t, err, ErrNoAuthCode)
+	assert.NotErrorIs(t, err, ErrReauthorize, "a bare refresh token is the caller's to fix, not the customer's")
 	_, err = b2b2c.RefreshWithAuthCode(ctx, "rt", "")
-	assert.Error(t, err)
+	assert.ErrorIs(t, err, ErrNoAuthCode)
 	// A source whose token keeps no code (stored before this version) fails
 	// the same way instead of sending "authCode":"".
 	src := b2b2c.TokenSource(ctx, &oauth2.Token{AccessToken: "a", RefreshToken: "rt", Expiry: time.Now().Add(-time.Minute)})
 	_, err = src.Token()
-	assert.ErrorContains(t, err, "authorization code")
+	assert.ErrorIs(t, err, ErrNoAuthCode)
+	assert.ErrorIs(t, err, ErrReauthorize, "the customer binds again")
 	assert.Zero(t, hits.Load(), "nothing was sent")
 }
 

@@ -79,6 +79,10 @@ func (h tokenHeaders) set(p Provider, hdr http.Header) {
 	}
 }
 
-// errNoAuthCode is returned for a refresh the provider wants the
-// authorization code with when none is known.
-var errNoAuthCode = errors.New("the provider wants the customer's authorization code with every refresh (Provider.AuthCodeOnRefresh), and this token carries none: exchange the code with Exchange, whose token keeps it, or pass it to RefreshWithAuthCode")
+// ErrNoAuthCode means a refresh needs the customer's authorization code
+// (Provider.AuthCodeOnRefresh, Finnet) and none is known: Refresh was given
+// a bare refresh token, or a source holds a token that keeps no code (one
+// stored before snapauth kept codes). Nothing was sent. A source's error
+// also matches ErrReauthorize, since binding the customer again is the
+// remedy there.
+var ErrNoAuthCode = errors.New("snapauth: the provider wants the customer's authorization code with every refresh (Provider.AuthCodeOnRefresh), and none is known: the token from Exchange keeps it (TokenAuthCode); pass it to RefreshWithAuthCode")

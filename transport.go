@@ -84,7 +84,8 @@ type Transport struct {
 	PrivateKey crypto.Signer
 
 	// Origin is sent as ORIGIN when not empty (Finnet requires it). Empty
-	// means the header is left as the caller set it.
+	// means the header is left as the caller set it; a Provider whose
+	// ServiceHeaders names ORIGIN then refuses a call that has none.
 	Origin string
 
 	// Provider describes the provider's deviations: X-TIMESTAMP layout and
