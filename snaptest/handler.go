@@ -131,7 +131,7 @@ func route(path string) (endpoint, service string) {
 	switch path {
 	case "/v1.0/access-token/b2b":
 		return EndpointB2B, ServiceCodeB2B
-	case "/v1.0/access-token/b2b2c":
+	case "/v1.0/access-token/b2b2c", "/v1.0/access-token/b2b2c.htm": // DANA's SDK adds .htm
 		return EndpointB2B2C, ServiceCodeB2B2C
 	case "/v1.0/get-auth-code":
 		return EndpointAuthCode, ""
