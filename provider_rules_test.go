@@ -272,7 +272,7 @@ func TestProfileChecksAreCheap(t *testing.T) {
 	now := time.Now()
 	for _, p := range []Provider{Standard, Finnet, DANA, Midtrans} {
 		tr := &Transport{Provider: p, Origin: "o"}
-		assert.Zero(t, testing.AllocsPerRun(100, func() { _ = tr.checkProfile(h) }), p.Name)
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = tr.checkProfile(h) }), p.Name)
 		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = p.newExternalID(now) }), 1.0, p.Name)
 	}
 }
@@ -284,7 +284,7 @@ func BenchmarkCheckProfile(b *testing.B) {
 		b.Run(p.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_ = tr.checkProfile(h)
+				_, _ = tr.checkProfile(h)
 			}
 		})
 	}

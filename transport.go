@@ -139,16 +139,9 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("snapauth: request has no URL")
 	}
-	if err := t.checkProfile(req.Header); err != nil {
+	externalID, err := t.checkProfile(req.Header) // "" when the caller set one
+	if err != nil {
 		return nil, err
-	}
-	var externalID string // generated; "" when the caller set one
-	if !hasValue(req.Header, hExternalID) {
-		if externalID = t.newExternalID(); t.ExternalID != nil {
-			if err := t.Provider.checkExternalID(externalID); err != nil {
-				return nil, fmt.Errorf("%w (made by Transport.ExternalID)", err)
-			}
-		}
 	}
 	if t.PrivateKey == nil {
 		if t.ClientSecret == "" {

@@ -7,18 +7,32 @@ import (
 )
 
 // checkProfile refuses, before any token is fetched or request sent, a
-// Provider that contradicts itself, a caller's X-EXTERNAL-ID that breaks
-// the Provider's rule, and a call without a header the Provider requires.
-func (t *Transport) checkProfile(h http.Header) error {
+// Provider that contradicts itself, an X-EXTERNAL-ID (the caller's or
+// ExternalID's) that breaks the Provider's rule, and a call without a
+// header the Provider requires. It returns the X-EXTERNAL-ID to add, ""
+// when the caller set one.
+func (t *Transport) checkProfile(h http.Header) (string, error) {
 	p := &t.Provider
 	if err := p.Validate(); err != nil {
-		return err
+		return "", err
 	}
+	var generated string
 	if id, ok := headerValue(h, hExternalID); ok {
 		if err := p.checkExternalID(id); err != nil {
-			return err
+			return "", err
+		}
+	} else if generated = t.newExternalID(); t.ExternalID != nil {
+		if err := p.checkExternalID(generated); err != nil {
+			return "", fmt.Errorf("%w (made by Transport.ExternalID)", err)
 		}
 	}
+	return generated, t.checkServiceHeaders(h)
+}
+
+// checkServiceHeaders refuses a call without a header the Provider's
+// ServiceHeaders requires, set neither by the Transport nor the caller.
+func (t *Transport) checkServiceHeaders(h http.Header) error {
+	p := &t.Provider
 	if p.ServiceHeaders == 0 {
 		return nil
 	}
