@@ -18,8 +18,10 @@ var (
 	// pre-SNAP form.
 	BCA = Provider{Name: "bca"}
 
-	// BRI writes X-TIMESTAMP with milliseconds (BRI's SNAP developer pages,
-	// yyyy-MM-ddTHH:mm:ss.SSS+07:00). Documented.
+	// BRI writes X-TIMESTAMP with milliseconds,
+	// yyyy-MM-ddTHH:mm:ss.SSS+07:00 (developers.bri.co.id, "APIDOCS Oauth
+	// SNAP BI", header structure of Get Token, path
+	// /snap/v1.0/access-token/b2b). Documented.
 	BRI = Provider{Name: "bri", TimestampLayout: TimestampLayoutMillis}
 
 	// BNI follows the standard headers and signatures. Its paths are
@@ -66,8 +68,9 @@ var (
 	//     String);
 	//   - accessTokenExpiryTime and refreshTokenExpiryTime with +00:00
 	//     (B2B2C sample response);
-	//   - X-EXTERNAL-ID numeric, at most 32 characters, and ORIGIN required
-	//     on service calls (header table);
+	//   - X-EXTERNAL-ID a numeric string of at most 32, and ORIGIN mandatory
+	//     on service calls (docs.finpay.id, "Authorization & Headers" of
+	//     Finpay PG SNAP);
 	//   - account binding by a signed call, POST
 	//     /v1.0/registration-account-binding, service 07, answering
 	//     redirectUrl (Finpay Money linkage pages).
