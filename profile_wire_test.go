@@ -122,6 +122,8 @@ var docSpecs = map[string]docSpec{
 	"mandiri": {timestamp: millisJakarta, contentType: "application/json", tokenBody: camel, externalID: numericID36, endpoint: asSent, expiresIn: "900", expiryZone: "+07:00"},
 	// Midtrans's SDKs: toISOString() and grant_type.
 	"midtrans": {timestamp: regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$`), contentType: "application/json", tokenBody: snake, externalID: numericID36, endpoint: asSent, expiresIn: "900", expiryZone: "Z"},
+	// OneBrick's "Get Access Token SNAP": .SSSTZD, grant_type, expiresIn an integer.
+	"onebrick": {timestamp: millisJakarta, contentType: "application/json", tokenBody: snake, externalID: numericID36, endpoint: asSent, expiresIn: json.Number("900"), expiryZone: "+07:00"},
 	// BNC's token page: grant_type.
 	"bnc": {timestamp: secondsJakarta, contentType: "application/json", tokenBody: snake, externalID: numericID36, endpoint: asSent, expiresIn: "900", expiryZone: "+07:00"},
 }

@@ -107,11 +107,18 @@ var (
 	// URL /open/bi/1.0.0/get/token: configuration). That the body is JSON
 	// rather than a form is inferred from its Content-Type column.
 	BNC = Provider{Name: "bnc", TokenBody: TokenBodySnakeJSON}
+
+	// OneBrick, per docs.onebrick.io "Get Access Token SNAP": X-TIMESTAMP
+	// yyyy-MM-ddTHH:mm:ss.SSSTZD (milliseconds), grant_type in the JSON body,
+	// expiresIn an integer. Its token URL
+	// (/v2/payments/acceptance/1.0/access-token/b2b) is configuration. The
+	// zone is not stated; Jakarta is inferred from "local time".
+	OneBrick = Provider{Name: "onebrick", TimestampLayout: TimestampLayoutMillis, TokenBody: TokenBodySnakeJSON, ExpiresIn: ExpiresInNumber}
 )
 
 // Providers maps the lower-case names of the named providers to their values,
 // for configuration files and command-line flags.
 var Providers = map[string]Provider{
 	"standard": Standard, "bca": BCA, "bri": BRI, "bni": BNI, "doku": DOKU, "dana": DANA,
-	"finnet": Finnet, "mandiri": Mandiri, "midtrans": Midtrans, "bnc": BNC,
+	"finnet": Finnet, "mandiri": Mandiri, "midtrans": Midtrans, "bnc": BNC, "onebrick": OneBrick,
 }

@@ -39,7 +39,7 @@ func TestProviderTimestamp(t *testing.T) {
 	for name, p := range snapauth.Providers {
 		assert.Equal(t, name, p.Name)
 	}
-	assert.Len(t, snapauth.Providers, 10)
+	assert.Len(t, snapauth.Providers, 11)
 	// Jakarta is a fixed zone: it works without a time zone database.
 	name, offset := instant.In(snapauth.Jakarta).Zone()
 	assert.Equal(t, "WIB", name)
