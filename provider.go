@@ -18,9 +18,10 @@ const (
 	// (the SNAP standard, and the default).
 	EndpointAsSent EndpointForm = iota
 	// EndpointSortedQuery is the path plus the query parameters sorted by name,
-	// then value, each percent-encoded per RFC 3986 (BCA).
+	// then value, each percent-encoded per RFC 3986 (BCA's pre-SNAP API; its
+	// SNAP API signs the query as sent).
 	EndpointSortedQuery
-	// EndpointPathOnly is the path without the query string (PayerMax).
+	// EndpointPathOnly is the path without the query string (DANA, PayerMax).
 	EndpointPathOnly
 )
 
@@ -28,9 +29,11 @@ const (
 type SignatureEncoding int
 
 // Provider describes how one SNAP provider deviates from the standard. The
-// zero value is the SNAP standard; the named values (Standard, BCA, BRI, DOKU,
-// DANA, Finnet) describe the providers whose deviations are known. Deviations
-// are data: copy a value and change a field to describe another provider.
+// zero value is the SNAP standard, and each field's zero value is the
+// standard's behaviour; the named values (see Providers) describe the
+// providers whose deviations are known, each citing its evidence.
+// Deviations are data: copy a value and change a field to describe another
+// provider. Validate says whether a value is consistent.
 type Provider struct {
 	// Name is a label for logs and errors; it changes no behaviour.
 	Name string
