@@ -273,7 +273,10 @@ func TestProfileChecksAreCheap(t *testing.T) {
 	for _, p := range []Provider{Standard, Finnet, DANA, Midtrans} {
 		tr := &Transport{Provider: p, Origin: "o"}
 		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = tr.checkProfile(h) }), p.Name)
-		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = p.newExternalID(now) }), 1.0, p.Name)
+		// NewExternalID's own cost, whatever the profile (the race detector
+		// adds allocations of its own, so compare rather than count).
+		base := testing.AllocsPerRun(100, func() { _ = NewExternalID() })
+		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = p.newExternalID(now) }), base, p.Name)
 	}
 }
 
