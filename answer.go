@@ -20,7 +20,7 @@ const maxAnswer = 1 << 20
 
 // parseTokenAnswer reads a token endpoint's answer, tolerant of the shapes
 // providers send and strict where a wrong token would follow.
-func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time) (*oauth2.Token, error) {
+func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time, keep ...keptExtra) (*oauth2.Token, error) {
 	if len(data) > maxAnswer {
 		e := newError(status, "", "answer larger than 1 MiB")
 		return nil, e
@@ -47,12 +47,18 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 	} else if secs, ok := number(fields["expiresIn"]); ok && secs > 0 {
 		tok.ExpiresIn = secs
 		tok.Expiry = now.Add(time.Duration(secs) * time.Second)
+	} else if exp, ok := expiresAt(fields["expiresIn"]); ok {
+		tok.Expiry = exp
+		tok.ExpiresIn = int64(exp.Sub(now).Round(time.Second) / time.Second)
 	} else {
 		tok.ExpiresIn = int64(DefaultLifetime / time.Second)
 		tok.Expiry = now.Add(DefaultLifetime)
 	}
 	delete(fields, "accessToken")
 	delete(fields, "refreshToken")
+	for _, k := range keep {
+		fields[k.name] = k.value
+	}
 	return tok.WithExtra(fields), nil
 }
 

@@ -38,10 +38,11 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			p := newSrcProvider(t, clock.Now, ro.answer)
 			cfg := p.b2b2c(clock)
 			cfg.Provider = tt.provider
+			cfg.PartnerID, cfg.ChannelID = "P-1", "95221"
 			tok, err := cfg.Exchange(context.Background(), "code")
 			require.NoError(t, err)
 			require.Equal(t, longRT+"1", tok.RefreshToken)
-			tok2, err := cfg.Refresh(context.Background(), tok.RefreshToken)
+			tok2, err := cfg.RefreshWithAuthCode(context.Background(), tok.RefreshToken, TokenAuthCode(tok))
 			require.NoError(t, err)
 			assert.Equal(t, "at-2", tok2.AccessToken)
 			assert.Equal(t, longRT+"2", tok2.RefreshToken)
@@ -54,8 +55,14 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			assert.Equal(t, tt.grants[1], g)
 			rt, _ := reqs[1].str("refreshToken")
 			assert.Equal(t, longRT+"1", rt)
-			_, hasCode := reqs[1].Body["authCode"]
+			code, hasCode := reqs[1].Body["authCode"]
 			assert.Equal(t, tt.authCode, hasCode)
+			if tt.authCode {
+				assert.Equal(t, "code", code, "the binding's authorization code, never empty")
+				assert.Equal(t, "code", TokenAuthCode(tok2), "kept for the next refresh")
+			} else {
+				assert.Empty(t, TokenAuthCode(tok2), "kept only where the provider wants it")
+			}
 		})
 	}
 }

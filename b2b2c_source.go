@@ -35,8 +35,16 @@ type B2B2CConfig struct {
 	// AuthURL is the provider's account-binding ("get auth code") page, used
 	// by AuthCodeURL. Empty if the provider's binding happens elsewhere.
 	AuthURL string
-	// PartnerID is sent as partnerId to the account-binding page.
+	// PartnerID is sent as partnerId to the account-binding page, and as
+	// X-PARTNER-ID on token requests when Provider.TokenHeaders names it.
 	PartnerID string
+	// ChannelID is sent as CHANNEL-ID on token requests and as channelId to
+	// the binding page when the Provider asks for them (DANA); a request
+	// that needs it while it is empty is refused. Otherwise it is not used.
+	ChannelID string
+	// Origin is sent as ORIGIN on token requests when
+	// Provider.TokenHeaders names it. Otherwise it is not used.
+	Origin string
 	// RedirectURL is where the account-binding page sends the customer back.
 	RedirectURL string
 	// Scopes are the consents asked of the customer on the binding page.
@@ -78,18 +86,25 @@ func (c *B2B2CConfig) exchanger() *exchanger {
 		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP,
 		obs:       c.observer(""),
+		headers:   tokenHeaders{c.PartnerID, c.ChannelID, c.Origin},
 	}
 }
 
 // Exchange trades an authorization code from the account-binding redirect
 // for a customer token with a refresh token. Save the token (TokenStore.Save)
-// under the key a StoredTokenSource will use. A provider's refusal is an
-// *Error.
+// under the key a StoredTokenSource will use. When the Provider has
+// AuthCodeOnRefresh (Finnet), the token keeps authCode for its refreshes
+// (TokenAuthCode), and stores keep it with the token. A provider's refusal
+// is an *Error.
 func (c *B2B2CConfig) Exchange(ctx context.Context, authCode string) (*oauth2.Token, error) {
 	if authCode == "" {
 		return nil, errors.New("snapauth: authorization code is empty")
 	}
-	return c.exchanger().exchange(ctx, tokenRequest{
+	x := c.exchanger()
+	if c.Provider.AuthCodeOnRefresh {
+		x.keep = []keptExtra{keepAuthCode(authCode)}
+	}
+	return x.exchange(ctx, tokenRequest{
 		GrantType: c.Provider.GrantType("authorization_code"),
 		AuthCode:  &authCode,
 	})
@@ -98,16 +113,36 @@ func (c *B2B2CConfig) Exchange(ctx context.Context, authCode string) (*oauth2.To
 // Refresh renews a customer token with refreshToken, once. The answer
 // carries a new refresh token: the one given is spent. If the provider
 // rejects the refresh token the error matches ErrReauthorize (and is also an
-// *Error): the customer must link the account again.
+// *Error): the customer must link the account again. A Provider with
+// AuthCodeOnRefresh (Finnet) wants the authorization code as well, which a
+// bare refresh token does not carry: Refresh then fails without a request,
+// and RefreshWithAuthCode (or a token source) does the refresh.
 func (c *B2B2CConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2.Token, error) {
+	return c.RefreshWithAuthCode(ctx, refreshToken, "")
+}
+
+// RefreshWithAuthCode is Refresh for a Provider with AuthCodeOnRefresh
+// (Finnet): it sends authCode, the customer's authorization code from the
+// account binding (TokenAuthCode of the token from Exchange), with the
+// refresh token, and the new token keeps it for the next refresh. Finnet's
+// published B2B2C table is the evidence: authCode mandatory, at least one
+// character, on both grants; that it must be the original code is inferred
+// (the page does not say which code). An empty authCode is an error, never
+// sent. Without AuthCodeOnRefresh, authCode is neither sent nor kept.
+func (c *B2B2CConfig) RefreshWithAuthCode(ctx context.Context, refreshToken, authCode string) (*oauth2.Token, error) {
 	if refreshToken == "" {
 		return nil, fmt.Errorf("%w (no refresh token)", ErrReauthorize)
 	}
 	req := tokenRequest{GrantType: c.Provider.GrantType("refresh_token"), RefreshToken: refreshToken}
+	x := c.exchanger()
 	if c.Provider.AuthCodeOnRefresh {
-		req.AuthCode = new(string)
+		if authCode == "" {
+			return nil, ErrNoAuthCode
+		}
+		req.AuthCode = &authCode
+		x.keep = []keptExtra{keepAuthCode(authCode)}
 	}
-	tok, err := c.exchanger().exchange(ctx, req)
+	tok, err := x.exchange(ctx, req)
 	var apiErr *Error
 	if errors.As(err, &apiErr) && refreshRejected(apiErr) {
 		return nil, fmt.Errorf("%w: %w", ErrReauthorize, apiErr)
@@ -142,10 +177,13 @@ func (c *B2B2CConfig) refreshGrant() grantFunc {
 		if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
 			return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
 		}
+		if c.Provider.AuthCodeOnRefresh && TokenAuthCode(old) == "" {
+			return nil, fmt.Errorf("%w (%w)", ErrReauthorize, ErrNoAuthCode)
+		}
 		if r := refused.Load(); r != nil && *r == old.RefreshToken {
 			return nil, fmt.Errorf("%w (the provider already refused this refresh token)", ErrReauthorize)
 		}
-		tok, err := c.Refresh(ctx, old.RefreshToken)
+		tok, err := c.RefreshWithAuthCode(ctx, old.RefreshToken, TokenAuthCode(old))
 		if errors.Is(err, ErrReauthorize) {
 			refused.Store(&old.RefreshToken)
 		}
@@ -177,7 +215,8 @@ func (c *B2B2CConfig) StoredTokenSource(ctx context.Context, store TokenStore, k
 
 // AuthCodeURL returns the URL of the provider's account-binding page
 // (AuthURL) asking the customer to consent, with partnerId, redirectUrl,
-// scopes and state. state should be unguessable (crypto/rand.Text) and kept
+// scopes and state, and the parameters Provider.AuthCodeParams names (DANA:
+// timestamp, externalId, channelId). state should be unguessable (crypto/rand.Text) and kept
 // to check the redirect with AuthCodeFromRedirect. extra adds or overrides
 // parameters (seamlessData, lang, ...).
 func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error) {
@@ -192,6 +231,9 @@ func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error
 		q.Set("scopes", strings.Join(c.Scopes, ","))
 	}
 	q.Set("state", state)
+	if err := c.addAuthCodeParams(q); err != nil {
+		return "", err
+	}
 	for k, v := range extra {
 		q[k] = v
 	}

@@ -28,6 +28,11 @@ type B2BConfig struct {
 	// AdditionalInfo, if not nil, is sent as the request's additionalInfo
 	// object.
 	AdditionalInfo map[string]any
+	// PartnerID, ChannelID and Origin are sent as X-PARTNER-ID, CHANNEL-ID
+	// and ORIGIN on token requests when Provider.TokenHeaders names them
+	// (DANA wants the first two); the request is refused before it is sent
+	// if a named one is empty. Otherwise they are not used.
+	PartnerID, ChannelID, Origin string
 	// HTTPClient sends the token requests. Nil means the client in the
 	// context under oauth2.HTTPClient, else http.DefaultClient.
 	HTTPClient *http.Client
@@ -62,7 +67,8 @@ func (c *B2BConfig) exchanger() *exchanger {
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
 		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP, idempotent: true,
-		obs: c.observer(""),
+		obs:     c.observer(""),
+		headers: tokenHeaders{c.PartnerID, c.ChannelID, c.Origin},
 	}
 }
 

@@ -53,6 +53,7 @@ func TestB2BAdditionalInfoAndProviders(t *testing.T) {
 	for _, prov := range []Provider{Standard, BRI, DOKU, DANA} {
 		cfg := p.b2b(clock)
 		cfg.Provider = prov
+		cfg.PartnerID, cfg.ChannelID = "P-1", "95221"
 		cfg.AdditionalInfo = map[string]any{"merchantId": "M-1", "nested": map[string]any{"a": 1}}
 		_, err := cfg.Token(context.Background())
 		require.NoError(t, err, prov.Name)

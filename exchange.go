@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -33,7 +32,9 @@ type exchanger struct {
 	// reached the provider (client_credentials); otherwise a request is only
 	// repeated when it provably never left this process.
 	idempotent bool
-	obs        observer // reports retries, and outcomes outside a cached source
+	obs        observer     // reports retries, and outcomes outside a cached source
+	headers    tokenHeaders // the provider's extra token-request headers
+	keep       []keptExtra  // added to the answer's extras
 }
 
 // tokenRequest is the JSON body of a SNAP token request.
@@ -111,9 +112,15 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (tok *oauth2
 	if x.key == nil {
 		return nil, errors.New("snapauth: PrivateKey is nil")
 	}
-	body, err := json.Marshal(req)
+	if err := x.provider.Validate(); err != nil {
+		return nil, err
+	}
+	if err := x.headers.check(x.provider); err != nil {
+		return nil, err
+	}
+	body, contentType, err := x.provider.encodeTokenRequest(req)
 	if err != nil {
-		return nil, fmt.Errorf("snapauth: token request body: %w", err)
+		return nil, err
 	}
 	retries := x.maxRetries
 	if retries == 0 {
@@ -125,7 +132,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (tok *oauth2
 	}
 	for attempt := 0; ; attempt++ {
 		ev.sending(attempt + 1)
-		tok, err, sent := x.once(ctx, body)
+		tok, err, sent := x.once(ctx, body, contentType)
 		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
 			return tok, err
 		}
@@ -157,7 +164,7 @@ func (x *exchanger) retryable(err error, sent bool) bool {
 
 // once makes one attempt. sent reports whether the request may have reached
 // the provider (a connection was obtained for it).
-func (x *exchanger) once(ctx context.Context, body []byte) (tok *oauth2.Token, err error, sent bool) {
+func (x *exchanger) once(ctx context.Context, body []byte, contentType string) (tok *oauth2.Token, err error, sent bool) {
 	ts := x.provider.Timestamp(x.now())
 	sig, err := signRSA(x.key, TokenStringToSign(x.clientKey, ts))
 	if err != nil {
@@ -169,11 +176,12 @@ func (x *exchanger) once(ctx context.Context, body []byte) (tok *oauth2.Token, e
 	if err != nil {
 		return nil, fmt.Errorf("snapauth: token request: %w", err), false
 	}
-	hreq.Header.Set("Content-Type", "application/json")
+	hreq.Header.Set("Content-Type", contentType)
 	hreq.Header.Set("Accept", "application/json")
 	hreq.Header.Set("X-TIMESTAMP", ts)
 	hreq.Header.Set("X-CLIENT-KEY", x.clientKey)
 	hreq.Header.Set("X-SIGNATURE", x.provider.EncodeSignature(sig))
+	x.headers.set(x.provider, hreq.Header)
 	resp, err := httpClient(ctx, x.client).Do(hreq)
 	if err != nil {
 		if ctx.Err() != nil {
@@ -186,7 +194,7 @@ func (x *exchanger) once(ctx context.Context, body []byte) (tok *oauth2.Token, e
 	if err != nil {
 		return nil, &fetchError{err: err}, true
 	}
-	tok, err = parseTokenAnswer(resp.StatusCode, resp.Header, data, x.now())
+	tok, err = parseTokenAnswer(resp.StatusCode, resp.Header, data, x.now(), x.keep...)
 	return tok, err, true
 }
 

@@ -18,9 +18,10 @@ const (
 	// (the SNAP standard, and the default).
 	EndpointAsSent EndpointForm = iota
 	// EndpointSortedQuery is the path plus the query parameters sorted by name,
-	// then value, each percent-encoded per RFC 3986 (BCA).
+	// then value, each percent-encoded per RFC 3986 (BCA's pre-SNAP API; its
+	// SNAP API signs the query as sent).
 	EndpointSortedQuery
-	// EndpointPathOnly is the path without the query string (PayerMax).
+	// EndpointPathOnly is the path without the query string (DANA, PayerMax).
 	EndpointPathOnly
 )
 
@@ -28,9 +29,11 @@ const (
 type SignatureEncoding int
 
 // Provider describes how one SNAP provider deviates from the standard. The
-// zero value is the SNAP standard; the named values (Standard, BCA, BRI, DOKU,
-// DANA, Finnet) describe the providers whose deviations are known. Deviations
-// are data: copy a value and change a field to describe another provider.
+// zero value is the SNAP standard, and each field's zero value is the
+// standard's behaviour; the named values (see Providers) describe the
+// providers whose deviations are known, each citing its evidence.
+// Deviations are data: copy a value and change a field to describe another
+// provider. Validate says whether a value is consistent.
 type Provider struct {
 	// Name is a label for logs and errors; it changes no behaviour.
 	Name string
@@ -42,36 +45,53 @@ type Provider struct {
 	// UpperCaseGrants sends grant types in upper case
 	// ("AUTHORIZATION_CODE", "REFRESH_TOKEN") instead of the standard lower case.
 	UpperCaseGrants bool
-	// AuthCodeOnRefresh sends the authCode field (empty) with refresh_token
-	// grants, for providers whose schema marks it mandatory (Finnet).
+	// AuthCodeOnRefresh sends the customer's authorization code as authCode
+	// with refresh_token grants, for providers whose schema marks it
+	// mandatory (Finnet). The code is kept with the token (see TokenAuthCode)
+	// from Exchange on, and a refresh without a known code is an error: an
+	// empty authCode is never sent. False (the standard) sends no authCode.
 	AuthCodeOnRefresh bool
 	// Encoding is the encoding of X-SIGNATURE; the zero value is Base64.
 	Encoding SignatureEncoding
 	// Endpoint is how the EndpointUrl of the service string to sign is formed;
 	// the zero value is EndpointAsSent.
 	Endpoint EndpointForm
-}
 
-// Named providers. Standard is the zero value with a name.
-var (
-	// Standard follows the SNAP standard to the letter.
-	Standard = Provider{Name: "standard"}
-	// BCA signs the query string sorted and RFC 3986 encoded.
-	BCA = Provider{Name: "bca", Endpoint: EndpointSortedQuery}
-	// BRI writes X-TIMESTAMP with milliseconds.
-	BRI = Provider{Name: "bri", TimestampLayout: TimestampLayoutMillis}
-	// DOKU writes X-TIMESTAMP in UTC with a "Z".
-	DOKU = Provider{Name: "doku", TimestampLayout: TimestampLayoutZulu, Location: time.UTC}
-	// DANA spells grant types in upper case.
-	DANA = Provider{Name: "dana", UpperCaseGrants: true}
-	// Finnet (Finpay) requires authCode on refresh_token grants.
-	Finnet = Provider{Name: "finnet", AuthCodeOnRefresh: true}
-)
-
-// Providers maps the lower-case names of the named providers to their values,
-// for configuration files and command-line flags.
-var Providers = map[string]Provider{
-	"standard": Standard, "bca": BCA, "bri": BRI, "doku": DOKU, "dana": DANA, "finnet": Finnet,
+	// TokenBody is the shape of the access-token request body; the zero
+	// value is TokenBodyJSON ({"grantType":"client_credentials"}).
+	TokenBody TokenBodyStyle
+	// TokenHeaders are the headers sent on access-token requests beyond the
+	// standard ones, each from its config field (PartnerID, ChannelID,
+	// Origin), which must then be set. Zero sends none (the standard).
+	TokenHeaders HeaderSet
+	// ServiceHeaders are headers the provider requires on service calls
+	// beyond the standard's mandatory ones; Transport refuses to send a call
+	// without them. Zero requires none.
+	ServiceHeaders HeaderSet
+	// ExternalIDLength is the most characters X-EXTERNAL-ID may have. Zero
+	// means 36, the standard's limit; with ExternalIDDigits it must be 20 to
+	// 36, so that the generated ids stay unique.
+	ExternalIDLength int
+	// ExternalIDAlphabet is what X-EXTERNAL-ID is made of; the zero value
+	// is ExternalIDDigits, the standard's numeric id.
+	ExternalIDAlphabet ExternalIDAlphabet
+	// ExpiresIn is how the provider writes expiresIn in B2B token answers;
+	// the zero value is ExpiresInString ("900"). The token sources read
+	// every form whatever this says; snaptest answers in this one.
+	ExpiresIn ExpiresInForm
+	// ExpiryLocation is the zone of accessTokenExpiryTime and
+	// refreshTokenExpiryTime in B2B2C answers. Nil means Location. The
+	// token sources read any offset; snaptest answers in this zone.
+	ExpiryLocation *time.Location
+	// AuthCodeParams are the parameters AuthCodeURL adds to the
+	// account-binding URL beyond partnerId, redirectUrl, scopes and state.
+	// Zero adds none.
+	AuthCodeParams AuthCodeParams
+	// Binding is how the provider starts the account-binding web view: from
+	// a URL the partner builds (BindingByURL, the zero value; see
+	// B2B2CConfig.AuthCodeURL) or from the answer of a signed API call
+	// (BindingByAPI; see StartBinding).
+	Binding BindingStyle
 }
 
 // Timestamp formats t as the provider's X-TIMESTAMP.

@@ -17,6 +17,10 @@ const (
 	// TimestampLayoutZulu writes UTC as "Z" (DOKU): 2020-12-17T03:55:00Z.
 	// Use it with a UTC Location.
 	TimestampLayoutZulu = "2006-01-02T15:04:05Z07:00"
+	// TimestampLayoutMillisZulu writes UTC with milliseconds and "Z", as
+	// JavaScript's Date.toISOString does (Midtrans's Node SDK):
+	// 2020-12-17T03:55:00.000Z. Use it with a UTC Location.
+	TimestampLayoutMillisZulu = "2006-01-02T15:04:05.000Z07:00"
 )
 
 // Jakarta is Western Indonesia Time (WIB, UTC+07:00), the zone SNAP timestamps

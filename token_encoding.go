@@ -31,6 +31,7 @@ type storedToken struct {
 	Expiry       string                     `json:"expiry,omitempty"`
 	ExpiresIn    int64                      `json:"expires_in,omitempty"`
 	Extra        map[string]json.RawMessage `json:"extra,omitempty"`
+	AuthCode     string                     `json:"auth_code,omitempty"` // see TokenAuthCode
 }
 
 // MarshalToken encodes t as the JSON document the stores of this package
@@ -42,7 +43,9 @@ type storedToken struct {
 //
 // Expiry is written in RFC 3339 with nanoseconds and t's zone offset, and
 // omitted when zero. The extras named in StoredExtras that t holds (non-nil
-// t.Extra(name)) are kept with their JSON types. Other extras are dropped.
+// t.Extra(name)) are kept with their JSON types, and so is the authorization
+// code the token keeps for its refreshes (TokenAuthCode), as "auth_code".
+// Other extras are dropped.
 // A nil token, a token with neither an access token nor a refresh token, an
 // expiry outside the years 0-9999 or an extra that is not valid JSON is an
 // error; the error never contains token text.
@@ -59,6 +62,7 @@ func MarshalToken(t *oauth2.Token) ([]byte, error) {
 		TokenType:    t.TokenType,
 		RefreshToken: t.RefreshToken,
 		ExpiresIn:    t.ExpiresIn,
+		AuthCode:     TokenAuthCode(t),
 	}
 	if !t.Expiry.IsZero() {
 		if y := t.Expiry.Year(); y < 0 || y > 9999 {
@@ -136,8 +140,11 @@ func UnmarshalToken(data []byte) (*oauth2.Token, error) {
 		}
 		t.Expiry = exp
 	}
-	if len(st.Extra) > 0 {
-		extra := make(map[string]any, len(st.Extra))
+	if len(st.Extra) > 0 || st.AuthCode != "" {
+		extra := make(map[string]any, len(st.Extra)+1)
+		if st.AuthCode != "" {
+			extra[authCodeExtra] = newAuthCodeBox(st.AuthCode)
+		}
 		for name, raw := range st.Extra {
 			dec := json.NewDecoder(bytes.NewReader(raw))
 			dec.UseNumber()

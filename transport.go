@@ -84,7 +84,8 @@ type Transport struct {
 	PrivateKey crypto.Signer
 
 	// Origin is sent as ORIGIN when not empty (Finnet requires it). Empty
-	// means the header is left as the caller set it.
+	// means the header is left as the caller set it; a Provider whose
+	// ServiceHeaders names ORIGIN then refuses a call that has none.
 	Origin string
 
 	// Provider describes the provider's deviations: X-TIMESTAMP layout and
@@ -93,7 +94,10 @@ type Transport struct {
 	Provider Provider
 
 	// ExternalID makes the X-EXTERNAL-ID of a request that has none. Nil
-	// means NewExternalID.
+	// means an id in the Provider's format: NewExternalID cut to
+	// Provider.ExternalIDLength, or a UUID for ExternalIDUUID. An id that
+	// breaks the Provider's rule, made here or set by the caller, is an
+	// error and nothing is sent.
 	ExternalID ExternalIDFunc
 
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
@@ -141,6 +145,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL == nil {
 		return nil, errors.New("snapauth: request has no URL")
 	}
+	externalID, err := t.checkProfile(req.Header) // "" when the caller set one
+	if err != nil {
+		return nil, err
+	}
 	if t.PrivateKey == nil {
 		if t.ClientSecret == "" {
 			return nil, errors.New("snapauth: Transport has neither ClientSecret nor PrivateKey to sign with")
@@ -179,9 +187,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a.method == "" {
 		a.method = http.MethodGet
 	}
-	if !hasValue(req.Header, hExternalID) {
-		a.externalID = t.newExternalID()
-	}
+	a.externalID = externalID
 
 	resp, err := t.send(req, &a, tok)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
@@ -353,7 +359,7 @@ func (t *Transport) newExternalID() string {
 	if t.ExternalID != nil {
 		return t.ExternalID()
 	}
-	return newExternalID(t.now())
+	return t.Provider.newExternalID(t.now())
 }
 
 // cloneHeader copies h into a new map with room for extra more keys, with

@@ -78,7 +78,7 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 		endpoint string // what the verifier must have derived
 	}{
 		{"as sent", Standard, EndpointAsSent, path + "?" + query},
-		{"BCA sorted", BCA, EndpointSortedQuery, path + "?a=1&a=z&b=2&q=hello%20world&sym=%2A~%2B"},
+		{"sorted (BCA pre-SNAP)", Provider{Name: "bca-pre-snap", Endpoint: EndpointSortedQuery}, EndpointSortedQuery, path + "?a=1&a=z&b=2&q=hello%20world&sym=%2A~%2B"},
 		{"path only", Provider{Name: "payermax", Endpoint: EndpointPathOnly}, EndpointPathOnly, path},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

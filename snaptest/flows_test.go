@@ -161,31 +161,50 @@ func TestServiceCustomer(t *testing.T) {
 	assert.Equal(t, "4014702", a.code(), string(a.raw))
 }
 
-// TestProviders runs the whole story against each named provider, signing
-// with that provider's deviations.
+// TestProviders runs the whole story against each named provider in strict
+// mode (WithProvider), through snapauth's own sources and Transport
+// configured with nothing but that provider's value and the partner's
+// credentials: B2B token, exchange, refresh with rotation, a customer call.
 func TestProviders(t *testing.T) {
 	for name, p := range snapauth.Providers {
 		t.Run(name, func(t *testing.T) {
 			srv := snaptest.NewServer(snaptest.WithProvider(p), snaptest.WithPathPrefix("/snap/"))
 			defer srv.Close()
 			require.True(t, strings.HasSuffix(srv.URL, "/snap"), srv.URL)
-			a := send(t, srv, tokenCall{provider: p, body: `{"grantType":"` + p.GrantType("client_credentials") + `"}`}.request(t, srv, srv.B2BTokenURL()))
-			require.Equal(t, "2007300", a.code(), string(a.raw))
-			token := a.str("accessToken")
-
-			code := srv.MintAuthCode()
-			a = send(t, srv, tokenCall{provider: p, body: `{"grantType":"` + p.GrantType("authorization_code") + `","authCode":"` + code + `"}`}.request(t, srv, srv.B2B2CTokenURL()))
-			require.Equal(t, "2007400", a.code(), string(a.raw))
-			body := `{"grantType":"` + p.GrantType("refresh_token") + `","refreshToken":"` + a.str("refreshToken") + `"`
-			if p.AuthCodeOnRefresh {
-				body += `,"authCode":""`
+			ctx := context.Background()
+			b2b := &snapauth.B2BConfig{
+				TokenURL: srv.B2BTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey, Provider: p,
+				PartnerID: srv.PartnerID, ChannelID: srv.ChannelID, Origin: "merchant.example",
 			}
-			a = send(t, srv, tokenCall{provider: p, body: body + "}"}.request(t, srv, srv.B2B2CTokenURL()))
-			require.Equal(t, "2007400", a.code(), string(a.raw))
-
-			a = send(t, srv, serviceCall{provider: p, token: token, customer: a.str("accessToken"), path: "/v1.0/customer/inquiry?z=1&a=b%2Fc", body: `{"x":"y"}`}.request(t, srv))
-			require.Equal(t, "2004700", a.code(), string(a.raw))
-			assert.True(t, strings.HasPrefix(decodeEcho(t, a).EndpointURL, "/snap/v1.0/customer/inquiry"))
+			b2b2c := &snapauth.B2B2CConfig{
+				TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey, Provider: p,
+				PartnerID: srv.PartnerID, ChannelID: srv.ChannelID, Origin: "merchant.example",
+			}
+			tok, err := b2b2c.Exchange(ctx, srv.MintAuthCode())
+			require.NoError(t, err)
+			src := b2b2c.TokenSource(ctx, tok)
+			if inv, ok := src.(snapauth.TokenInvalidator); ok {
+				first, err := src.Token()
+				require.NoError(t, err)
+				inv.Invalidate(first) // the next call refreshes, rotating the refresh token
+			}
+			client := b2b.Client(ctx, &snapauth.Transport{
+				ClientSecret: srv.ClientSecret, PartnerID: srv.PartnerID, ChannelID: srv.ChannelID, Origin: "merchant.example",
+			})
+			req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, src), http.MethodPost,
+				srv.ServiceURL("/v1.0/customer/inquiry?z=1&a=b%2Fc"), strings.NewReader(`{"x":"y"}`))
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			var a struct {
+				ResponseCode string        `json:"responseCode"`
+				Echo         snaptest.Echo `json:"echo"`
+			}
+			require.NoError(t, json.NewDecoder(resp.Body).Decode(&a))
+			require.Equal(t, "2004700", a.ResponseCode)
+			assert.True(t, strings.HasPrefix(a.Echo.EndpointURL, "/snap/v1.0/customer/inquiry"))
+			assert.Equal(t, 2, srv.Stats().Issued[snaptest.EndpointB2B2C], "exchange and one refresh")
 		})
 	}
 }

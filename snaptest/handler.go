@@ -91,7 +91,7 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		if x.injectedFault(&s.st.tokenFaults) {
 			return
 		}
-	case EndpointService:
+	case EndpointService, EndpointBinding:
 		if x.injectedFault(&s.st.svcFaults) {
 			return
 		}
@@ -121,6 +121,8 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		x.serveB2B()
 	case EndpointB2B2C:
 		x.serveB2B2C()
+	case EndpointBinding:
+		x.serveBinding(path)
 	default:
 		x.serveService(path)
 	}
@@ -132,10 +134,12 @@ func route(path string) (endpoint, service string) {
 	switch path {
 	case "/v1.0/access-token/b2b":
 		return EndpointB2B, ServiceCodeB2B
-	case "/v1.0/access-token/b2b2c":
+	case "/v1.0/access-token/b2b2c", "/v1.0/access-token/b2b2c.htm": // DANA's SDK adds .htm
 		return EndpointB2B2C, ServiceCodeB2B2C
 	case "/v1.0/get-auth-code":
 		return EndpointAuthCode, ""
+	case "/v1.0/registration-account-binding":
+		return EndpointBinding, ServiceCodeBinding
 	}
 	if strings.HasPrefix(path, "/v1.0/") {
 		return EndpointService, ServiceCode

@@ -73,10 +73,17 @@ func defaultConfig() config {
 	}
 }
 
-// WithProvider makes the server expect the deviations of p: its X-TIMESTAMP
-// layout (and zone, when p.Location is set), its grant-type casing, and its
-// EndpointUrl form in service signatures. The default is snapauth.Standard,
-// which accepts any UTC offset.
+// WithProvider makes the server expect the deviations of p and reject what
+// p's provider rejects, with that provider's response codes: its
+// X-TIMESTAMP layout (and zone, when p.Location is set), grant-type casing,
+// EndpointUrl form in service signatures (a query signed where DANA signs
+// the path alone is 401xx00), token body style and extra token headers,
+// X-EXTERNAL-ID rule (a 33-digit id under Finnet is 400xx01), required
+// service headers (ORIGIN under Finnet, 400xx02), and authCode on refresh
+// (empty under Finnet: 4007402; another code than the binding's: 4017401,
+// stricter than Finnet's page states). Answers follow p too: expiresIn as
+// p.ExpiresIn says, expiry times in p.ExpiryLocation. The default is
+// snapauth.Standard, which accepts any UTC offset.
 func WithProvider(p snapauth.Provider) Option {
 	return func(c *config) { c.provider = p }
 }

@@ -30,13 +30,14 @@
 // # Response codes
 //
 // The token endpoints use the service codes of the standard, 73 (B2B) and
-// 74 (B2B2C); the sample service family uses ServiceCode ("47"). With xx the
-// service code:
+// 74 (B2B2C); the account-binding call (BindingURL) uses 07; the sample
+// service family uses ServiceCode ("47"). With xx the service code:
 //
 //	200xx00  success
 //	400xx00  bad request: body is not JSON, or is too large
 //	400xx01  invalid field format: Content-Type, X-TIMESTAMP layout or zone,
-//	         X-EXTERNAL-ID (numeric, at most 36), CHANNEL-ID, grantType
+//	         X-EXTERNAL-ID (numeric, at most 36, or WithProvider's rule),
+//	         CHANNEL-ID, grantType
 //	400xx02  invalid mandatory field: a header or body field is missing
 //	401xx00  Unauthorized. [Signature], [Unknown client], [Timestamp] (skew),
 //	         [X-PARTNER-ID]

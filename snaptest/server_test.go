@@ -87,7 +87,12 @@ func TestRejections(t *testing.T) {
 		{"b2b form Content-Type", nil, b2b(tokenCall{edit: setHeader("Content-Type", "application/x-www-form-urlencoded")}), 400, "4007301", snaptest.ReasonContentType},
 		{"b2b wrong grant", nil, b2b(tokenCall{body: `{"grantType":"password"}`}), 400, "4007301", snaptest.ReasonGrantType},
 		{"b2b grant in upper case at a standard provider", nil, b2b(tokenCall{body: `{"grantType":"CLIENT_CREDENTIALS"}`}), 400, "4007301", snaptest.ReasonGrantType},
-		{"b2b grant in lower case at DANA", []snaptest.Option{snaptest.WithProvider(snapauth.DANA)}, b2b(tokenCall{}), 400, "4007301", snaptest.ReasonGrantType},
+		{"b2b grant in lower case at DANA", []snaptest.Option{snaptest.WithProvider(snapauth.DANA)}, func(t testing.TB, srv *snaptest.Server) *http.Request {
+			return tokenCall{body: clientCredentials, edit: func(r *http.Request) {
+				r.Header.Set("X-PARTNER-ID", srv.PartnerID)
+				r.Header.Set("CHANNEL-ID", srv.ChannelID)
+			}}.request(t, srv, srv.B2BTokenURL())
+		}, 400, "4007301", snaptest.ReasonGrantType},
 		{"b2b grant not a string", nil, b2b(tokenCall{body: `{"grantType":1}`}), 400, "4007301", snaptest.ReasonGrantType},
 		{"b2b missing grant", nil, b2b(tokenCall{body: `{"additionalInfo":{}}`}), 400, "4007302", snaptest.ReasonGrantType},
 		{"b2b body not JSON", nil, b2b(tokenCall{body: `grantType=client_credentials`}), 400, "4007300", snaptest.ReasonBody},
@@ -144,7 +149,7 @@ func TestRejections(t *testing.T) {
 			c.method, c.body, c.path = http.MethodGet, "", "/v1.0/balance?account=1"
 			c.edit = func(r *http.Request) { r.URL.RawQuery = "account=2" }
 		}), 401, "4014700", snaptest.ReasonSignature},
-		{"service query sent unsorted at BCA", []snaptest.Option{snaptest.WithProvider(snapauth.BCA)}, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
+		{"service query sent unsorted to a sorted-query provider", []snaptest.Option{snaptest.WithProvider(snapauth.Provider{Name: "bca-pre-snap", Endpoint: snapauth.EndpointSortedQuery})}, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
 			c.method, c.body, c.path = http.MethodGet, "", "/v1.0/balance?b=2&a=1"
 		}), 401, "4014700", snaptest.ReasonSignature},
 		{"service signed over HTML escapes a provider undoes", nil, svc(func(_ testing.TB, srv *snaptest.Server, c *serviceCall) {

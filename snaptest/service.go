@@ -63,9 +63,12 @@ func (x *exchange) checkService(path string) (*Echo, *snapErr) {
 	if e != nil {
 		return nil, e
 	}
+	if e := x.checkExtraHeaders(x.cfg.provider.ServiceHeaders); e != nil {
+		return nil, e
+	}
 	extID := h.Get("X-EXTERNAL-ID")
-	if len(extID) > 36 || strings.Trim(extID, "0123456789") != "" {
-		return nil, invalidFormat(ReasonExternalIDFormat, "X-EXTERNAL-ID")
+	if e := x.checkExternalID(extID); e != nil {
+		return nil, e
 	}
 	if ch := h.Get("CHANNEL-ID"); len(ch) > 5 || ch != x.creds.ChannelID {
 		return nil, invalidFormat(ReasonChannelID, "CHANNEL-ID")

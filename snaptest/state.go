@@ -153,7 +153,8 @@ type state struct {
 	codes       map[string]authCode
 	usedCodes   map[string]bool
 	tickets     map[string]consentTicket
-	revoked     map[int]bool // token families
+	revoked     map[int]bool   // token families
+	familyCodes map[int]string // token family -> the authCode it was bound with
 	nextFamily  int
 	nextCust    int
 	externalDay string
@@ -169,6 +170,7 @@ func newState() state {
 		usedCodes:   map[string]bool{},
 		tickets:     map[string]consentTicket{},
 		revoked:     map[int]bool{},
+		familyCodes: map[int]string{},
 		externalIDs: map[string]bool{},
 	}
 }

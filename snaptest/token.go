@@ -3,7 +3,6 @@ package snaptest
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/snapauth/snapauth"
 )
@@ -12,10 +11,13 @@ import (
 // timestamp, client key, and the token signature over clientKey|X-TIMESTAMP
 // verified with the partner's public key. It returns the parsed body.
 func (x *exchange) checkTokenRequest() (map[string]json.RawMessage, *snapErr) {
-	if e := x.checkContentType(); e != nil {
+	if e := x.checkTokenContentType(); e != nil {
 		return nil, e
 	}
 	if e := x.checkHeadersPresent("X-TIMESTAMP", "X-CLIENT-KEY", "X-SIGNATURE"); e != nil {
+		return nil, e
+	}
+	if e := x.checkTokenHeaders(); e != nil {
 		return nil, e
 	}
 	t, e := x.parseTimestamp()
@@ -34,11 +36,7 @@ func (x *exchange) checkTokenRequest() (map[string]json.RawMessage, *snapErr) {
 	if snapauth.VerifyAsymmetric(&x.creds.PrivateKey.PublicKey, sts, x.r.Header.Get("X-SIGNATURE")) != nil {
 		return nil, unauthorized(ReasonSignature, "Signature")
 	}
-	var fields map[string]json.RawMessage
-	if err := json.Unmarshal(x.body, &fields); err != nil || fields == nil {
-		return nil, badRequest(ReasonBody, "body is not a JSON object")
-	}
-	return fields, nil
+	return x.tokenBodyFields()
 }
 
 // stringField returns the string field name of a token request body: absent
@@ -89,11 +87,7 @@ func (x *exchange) serveB2B() {
 	x.s.stats.Issued[EndpointB2B]++
 	x.s.mu.Unlock()
 
-	secs := int64(x.cfg.tokenLifetime.Seconds())
-	var expiresIn any = strconv.FormatInt(secs, 10)
-	if x.cfg.expiresInNumber {
-		expiresIn = secs
-	}
+	expiresIn := x.expiresIn(x.cfg.tokenLifetime, x.cfg.now())
 	x.writeJSON(http.StatusOK, map[string]any{
 		"responseCode":    "200" + ServiceCodeB2B + "00",
 		"responseMessage": "Successful",
@@ -136,6 +130,7 @@ func (x *exchange) serveB2B2C() {
 
 	p := x.cfg.provider
 	p.TimestampLayout = snapauth.TimestampLayout // ISO 8601 to the second, in the provider's zone
+	p.Location = x.expiryLocation()
 	x.writeJSON(http.StatusOK, map[string]any{
 		"responseCode":           "200" + ServiceCodeB2B2C + "00",
 		"responseMessage":        "Successful",
@@ -177,6 +172,7 @@ func (x *exchange) redeemAuthCode(fields map[string]json.RawMessage) (family int
 		return 0, "", invalidGrant(ReasonAuthCode, "authCode expired")
 	}
 	s.st.nextFamily++
+	s.st.familyCodes[s.st.nextFamily] = code
 	return s.st.nextFamily, ac.customer, nil
 }
 
@@ -190,10 +186,9 @@ func (x *exchange) redeemRefreshToken(fields map[string]json.RawMessage) (family
 	if rt == "" {
 		return 0, "", missingField(ReasonBody, "refreshToken")
 	}
-	if x.cfg.provider.AuthCodeOnRefresh {
-		if _, present, e := stringField(fields, "authCode"); e != nil || !present {
-			return 0, "", missingField(ReasonBody, "authCode")
-		}
+	authCode, e := x.refreshAuthCode(fields)
+	if e != nil {
+		return 0, "", e
 	}
 	s := x.s
 	s.mu.Lock()
@@ -211,6 +206,8 @@ func (x *exchange) redeemRefreshToken(fields map[string]json.RawMessage) (family
 		return 0, "", invalidGrant(ReasonRefreshReuse, "refreshToken already used")
 	case !s.cfg.now().Before(info.expiry):
 		return 0, "", invalidGrant(ReasonRefreshToken, "refreshToken expired")
+	case !s.authCodeMatchesLocked(info.family, authCode):
+		return 0, "", invalidGrant(ReasonAuthCode, "authCode is not the one this token was bound with")
 	}
 	info.used = true
 	return info.family, info.customer, nil

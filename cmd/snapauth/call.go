@@ -130,6 +130,7 @@ func runCall(ctx context.Context, c *cli, args []string) error {
 
 	c.rec = newRecorder(nil)
 	tr := &snapauth.Transport{PartnerID: cf.partnerID, ChannelID: cf.channelID, Origin: cf.origin, Base: c.rec}
+	cf.tf.partnerID, cf.tf.channelID, cf.tf.origin = cf.partnerID, cf.channelID, cf.origin // for Provider.TokenHeaders
 	if cf.curl {
 		tr.Base = heldTransport{c.rec}
 	}

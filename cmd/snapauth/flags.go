@@ -247,6 +247,18 @@ type tokenFlags struct {
 	tokenURL, clientKey, privateKey, provider string
 	insecureHTTP                              bool
 	timeout                                   time.Duration
+	// partnerID, channelID and origin go on token requests where the
+	// provider wants them (Provider.TokenHeaders); call sets them from its
+	// own flags, token registers them (registerPartner).
+	partnerID, channelID, origin string
+}
+
+// registerPartner adds the flags of the headers some providers want on
+// token requests too.
+func (t *tokenFlags) registerPartner(f *flagSet) {
+	f.fs.StringVar(&t.partnerID, "partner-id", "", "the partner `ID`, sent as X-PARTNER-ID where the provider wants it on token calls")
+	f.fs.StringVar(&t.channelID, "channel-id", "", "the channel `ID`, sent as CHANNEL-ID where the provider wants it on token calls")
+	f.fs.StringVar(&t.origin, "origin", "", "the `ORIGIN` header, sent where the provider wants it on token calls")
 }
 
 func (t *tokenFlags) register(f *flagSet, what string) {
@@ -293,6 +305,7 @@ func (t *tokenFlags) b2b(tc *tokenConfig) *snapauth.B2BConfig {
 	return &snapauth.B2BConfig{
 		TokenURL: tc.tokenURL, ClientKey: tc.clientKey, PrivateKey: tc.key, Provider: tc.provider,
 		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP, FetchTimeout: t.timeout,
+		PartnerID: t.partnerID, ChannelID: t.channelID, Origin: t.origin,
 	}
 }
 
@@ -301,6 +314,7 @@ func (t *tokenFlags) b2b2c(tc *tokenConfig) *snapauth.B2B2CConfig {
 	return &snapauth.B2B2CConfig{
 		TokenURL: tc.tokenURL, ClientKey: tc.clientKey, PrivateKey: tc.key, Provider: tc.provider,
 		HTTPClient: tc.client, AllowInsecureHTTP: t.insecureHTTP, FetchTimeout: t.timeout,
+		PartnerID: t.partnerID, ChannelID: t.channelID, Origin: t.origin,
 	}
 }
 

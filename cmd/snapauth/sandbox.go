@@ -142,6 +142,7 @@ func printSandbox(c *cli, srv *snaptest.Server, keyPath, provider string) {
 		{"SNAP_CLIENT_SECRET", srv.ClientSecret},
 		{"SNAP_PARTNER_ID", srv.PartnerID},
 		{"SNAP_CHANNEL_ID", srv.ChannelID},
+		{"SNAP_ORIGIN", "merchant.example"}, // ORIGIN: Finnet requires it on service calls
 	} {
 		fmt.Fprintf(w, "  export %s=%s\n", kv[0], shellQuote(kv[1]))
 	}

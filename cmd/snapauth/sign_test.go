@@ -144,10 +144,13 @@ func TestSignServiceSymmetricRoundTrip(t *testing.T) {
 	require.Equal(t, 1, r.code)
 	assert.NotContains(t, r.stderr, "another-secret")
 
-	// BCA sorts the query of the EndpointUrl.
+	// BCA SNAP signs the query as sent; DANA signs the path alone.
 	r = runCLI(t, sb.env(), append(base, "--data", data, "--provider", "bca")...)
 	require.Equal(t, 0, r.code, r.stderr)
-	assert.Equal(t, "/v1.0/transfer-intrabank?a=1&b=2", field(t, r.stdout, "endpoint url"))
+	assert.Equal(t, "/v1.0/transfer-intrabank?b=2&a=1", field(t, r.stdout, "endpoint url"))
+	r = runCLI(t, sb.env(), append(base, "--data", data, "--provider", "dana")...)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.Equal(t, "/v1.0/transfer-intrabank", field(t, r.stdout, "endpoint url"))
 }
 
 func TestSignServiceAsymmetricRoundTrip(t *testing.T) {

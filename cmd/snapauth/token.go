@@ -16,6 +16,7 @@ const tokenUsage = `Usage:
 	snapauth token b2b --token-url URL --client-key K --private-key FILE [--provider NAME] [--store DIR]
 	snapauth token b2b2c --token-url URL --client-key K --private-key FILE (--auth-code CODE | --refresh-token TOKEN) [--store DIR --key K]
 	snapauth token b2b2c --token-url URL --client-key K --private-key FILE --store DIR --key K
+	    [--partner-id P --channel-id C --origin O]
 
 Fetches an access token from a SNAP provider and prints it as JSON:
 access_token, token_type, expiry, and for B2B2C refresh_token and
@@ -30,7 +31,13 @@ b2b2c: grant authorization_code (an auth code from the account-binding
        and --key, the token is saved there before anything is printed, so
        that "snapauth call --store DIR --key K" can act for the customer;
        with neither grant, the stored token is printed, refreshed (and the
-       rotated refresh token saved) when it is due.
+       rotated refresh token saved) when it is due. Where the provider wants
+       the binding's authorization code with every refresh (--provider
+       finnet), give both --refresh-token and --auth-code.
+
+--partner-id, --channel-id and --origin are sent on the token request as
+X-PARTNER-ID, CHANNEL-ID and ORIGIN where the provider wants them (--provider
+dana sends the first two).
 
 A refusal is printed with its SNAP responseCode explained (exit status 2).
 `
@@ -60,6 +67,7 @@ func runToken(ctx context.Context, c *cli, args []string) error {
 	f := newFlagSet("token "+kind, tokenUsage)
 	var tf tokenFlags
 	tf.register(f, "access-token/"+kind)
+	tf.registerPartner(f)
 	var sf storeFlags
 	var authCode, refreshToken string
 	if kind == "b2b2c" {
@@ -80,10 +88,18 @@ func runToken(ctx context.Context, c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
+	wantsCode := false // the provider wants --auth-code with --refresh-token
+	if p, err := f.provider(tf.provider); err == nil {
+		wantsCode = p.AuthCodeOnRefresh
+	}
 	if kind == "b2b2c" {
 		switch {
 		case authCode == "" && refreshToken == "" && sf.key == "":
 			return usageErrorf("token b2b2c: give --auth-code (from the account-binding redirect) or --refresh-token, or --store and --key of a saved token")
+		case wantsCode && refreshToken != "" && authCode == "":
+			return usageErrorf("token b2b2c: this provider wants the binding's --auth-code with --refresh-token")
+		case wantsCode:
+			// --refresh-token with --auth-code refreshes; --auth-code alone exchanges.
 		case authCode != "" && refreshToken != "":
 			if f.cli["auth-code"] == f.cli["refresh-token"] {
 				return usageErrorf("token b2b2c: give --auth-code or --refresh-token, not both")
@@ -117,12 +133,12 @@ func runToken(ctx context.Context, c *cli, args []string) error {
 	case kind == "b2b":
 		doing, fl = "fetching a B2B token", flowB2B
 		tok, err = b2bSource(ctx, tf.b2b(tc), st).Token()
+	case refreshToken != "":
+		doing, fl = "refreshing the customer token", flowRefresh
+		tok, err = tf.b2b2c(tc).RefreshWithAuthCode(ctx, refreshToken, authCode)
 	case authCode != "":
 		doing, fl = "exchanging the auth code", flowAuthCode
 		tok, err = tf.b2b2c(tc).Exchange(ctx, authCode)
-	case refreshToken != "":
-		doing, fl = "refreshing the customer token", flowRefresh
-		tok, err = tf.b2b2c(tc).Refresh(ctx, refreshToken)
 	default:
 		doing, fl = "reading the customer token from the store", flowRefresh
 		tok, err = tf.b2b2c(tc).StoredTokenSource(ctx, st, sf.key).Token()

@@ -129,3 +129,29 @@ func TestTokenNetworkFailure(t *testing.T) {
 	assert.NotContains(t, r.stderr, "snapauth: snapauth:")
 	sb.assertNoSecrets(t, r)
 }
+
+// TestTokenFinnetAndDANA: the token command sends what strict profiles
+// want: DANA's X-PARTNER-ID and CHANNEL-ID, Finnet's authCode on refresh.
+func TestTokenFinnetAndDANA(t *testing.T) {
+	t.Parallel()
+	dana := newSandbox(t, snaptest.WithProvider(snapauth.DANA))
+	r := runCLI(t, dana.env(), "token", "b2b", "--provider", "dana")
+	require.Equal(t, 0, r.code, r.stderr)
+	r = runCLI(t, with(dana.env(), "SNAP_PARTNER_ID", ""), "token", "b2b", "--provider", "dana")
+	require.NotEqual(t, 0, r.code)
+	assert.Contains(t, r.stderr, "PartnerID is empty")
+
+	finnet := newSandbox(t, snaptest.WithProvider(snapauth.Finnet))
+	env := with(finnet.env(), "SNAP_TOKEN_URL", finnet.B2B2CTokenURL())
+	code := finnet.MintAuthCode()
+	r = runCLI(t, env, "token", "b2b2c", "--provider", "finnet", "--auth-code", code)
+	require.Equal(t, 0, r.code, r.stderr)
+	var first tokenJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &first))
+	r = runCLI(t, env, "token", "b2b2c", "--provider", "finnet", "--refresh-token", first.RefreshToken)
+	require.Equal(t, 2, r.code)
+	assert.Contains(t, r.stderr, "--auth-code")
+	r = runCLI(t, env, "token", "b2b2c", "--provider", "finnet", "--refresh-token", first.RefreshToken, "--auth-code", code)
+	require.Equal(t, 0, r.code, r.stderr)
+	assert.NotContains(t, r.stdout, code, "the auth code is not printed")
+}
