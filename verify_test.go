@@ -253,7 +253,7 @@ func TestVerifyEndpointForms(t *testing.T) {
 		signed string
 	}{
 		{snapauth.Standard, sent},
-		{snapauth.BCA, "/v1.0/x?a=%201&b=2"},
+		{snapauth.Provider{Name: "sorted", Endpoint: snapauth.EndpointSortedQuery}, "/v1.0/x?a=%201&b=2"},
 		{snapauth.Provider{Endpoint: snapauth.EndpointPathOnly}, "/v1.0/x"},
 	} {
 		v := vfySymmetric()

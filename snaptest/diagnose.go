@@ -266,7 +266,7 @@ func (x *exchange) serviceVariants() []variant {
 // query, path only, each with and without the server's path prefix.
 func (x *exchange) endpointForms() []string {
 	u := x.r.URL
-	forms := []string{x.r.RequestURI, snapauth.BCA.EndpointURL(u), u.EscapedPath()}
+	forms := []string{x.r.RequestURI, snapauth.Provider{Endpoint: snapauth.EndpointSortedQuery}.EndpointURL(u), u.EscapedPath()}
 	if p := x.cfg.prefix; p != "" {
 		for _, f := range forms[:3] {
 			if rest, ok := strings.CutPrefix(f, p); ok {

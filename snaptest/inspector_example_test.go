@@ -14,7 +14,7 @@ import (
 )
 
 // The inspector explains a rejected signature: here the client signs the
-// query string sorted (as BCA wants) while the sandbox, following the
+// query string sorted (as BCA's pre-SNAP API did) while the sandbox, following the
 // standard, signs it as sent. Open srv.InspectorURL() in a browser to see
 // the same as a page that refreshes itself.
 func ExampleWithInspector() {
@@ -32,7 +32,7 @@ func ExampleWithInspector() {
 		ClientSecret: srv.ClientSecret,
 		PartnerID:    srv.PartnerID,
 		ChannelID:    srv.ChannelID,
-		Provider:     snapauth.BCA,
+		Provider:     snapauth.Provider{Name: "sorted-query", Endpoint: snapauth.EndpointSortedQuery},
 	})
 	resp, err := client.Post(srv.ServiceURL("/v1.0/transfer-va/inquiry?b=2&a=1"), "application/json", strings.NewReader(`{}`))
 	if err != nil {

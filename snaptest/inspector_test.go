@@ -103,7 +103,7 @@ func TestInspectorSignatureCauses(t *testing.T) {
 		req  *http.Request
 		want string
 	}{
-		{"query signed sorted", serviceCall{token: token, path: "/v1.0/x?b=2&a=1", body: `{}`, provider: snapauth.BCA}.request(t, srv),
+		{"query signed sorted", serviceCall{token: token, path: "/v1.0/x?b=2&a=1", body: `{}`, provider: sortedQuery}.request(t, srv),
 			`wrong EndpointUrl form: the signature covers "/v1.0/x?a=1&b=2", the provider (standard) signs "/v1.0/x?b=2&a=1"`},
 		{"query left out", serviceCall{token: token, path: "/v1.0/x?lang=id", body: `{}`, edit: func(r *http.Request) {
 			sts := "POST:/v1.0/x:" + token + ":" + sum("{}") + ":" + r.Header.Get("X-TIMESTAMP")
@@ -209,3 +209,6 @@ func TestInspectorPrefixAndMode(t *testing.T) {
 	require.NotEmpty(t, in.Causes)
 	assert.Contains(t, in.Causes[0], "no access-token segment")
 }
+
+// sortedQuery signs the query sorted, as BCA's pre-SNAP API did.
+var sortedQuery = snapauth.Provider{Name: "sorted-query", Endpoint: snapauth.EndpointSortedQuery}
