@@ -131,7 +131,10 @@ func refreshRejected(e *Error) bool {
 func (c *B2B2CConfig) refreshGrant() grantFunc {
 	var refused atomic.Pointer[string]
 	return func(ctx context.Context, old *oauth2.Token) (*oauth2.Token, error) {
-		if old == nil || old.RefreshToken == "" {
+		if old == nil {
+			return nil, ErrNotLinked
+		}
+		if old.RefreshToken == "" {
 			return nil, fmt.Errorf("%w (no refresh token held)", ErrReauthorize)
 		}
 		if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {

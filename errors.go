@@ -31,6 +31,11 @@ var (
 	// rejected: the customer must link the account again to get a new
 	// authorization code.
 	ErrReauthorize = errors.New("snapauth: refresh token expired or rejected; the customer must link the account again")
+	// ErrNotLinked means no token is held for the customer: the account was
+	// never linked, was unlinked, or its tokens were removed after the
+	// provider refused them. It matches ErrReauthorize too: send the
+	// customer to the account-binding page.
+	ErrNotLinked = fmt.Errorf("%w (no token is stored for this customer)", ErrReauthorize)
 )
 
 // Error is a failure answered by a SNAP provider: a non-2xx status, a
