@@ -24,6 +24,10 @@ import (
 // their TokenStore before handing out the access token.
 // A B2B2CConfig must not be changed after its first use.
 type B2B2CConfig struct {
+	// Partner, if not nil, supplies ClientKey, PrivateKey, PartnerID,
+	// HTTPClient and Provider when they are left empty here.
+	Partner *Partner
+
 	// TokenURL is the full URL of the provider's access-token/b2b2c endpoint.
 	// It must use https unless its host is loopback or AllowInsecureHTTP is set.
 	TokenURL string
@@ -69,11 +73,11 @@ type B2B2CConfig struct {
 }
 
 func (c *B2B2CConfig) exchanger() *exchanger {
-	return &exchanger{
+	return c.Partner.exchanger(exchanger{
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
-		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
+		provider: c.Provider, now: c.Now, maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP,
-	}
+	})
 }
 
 // Exchange trades an authorization code from the account-binding redirect
@@ -85,7 +89,7 @@ func (c *B2B2CConfig) Exchange(ctx context.Context, authCode string) (*oauth2.To
 		return nil, errors.New("snapauth: authorization code is empty")
 	}
 	return c.exchanger().exchange(ctx, tokenRequest{
-		GrantType: c.Provider.GrantType("authorization_code"),
+		GrantType: c.Partner.provider(c.Provider).GrantType("authorization_code"),
 		AuthCode:  &authCode,
 	})
 }
@@ -98,8 +102,9 @@ func (c *B2B2CConfig) Refresh(ctx context.Context, refreshToken string) (*oauth2
 	if refreshToken == "" {
 		return nil, fmt.Errorf("%w (no refresh token)", ErrReauthorize)
 	}
-	req := tokenRequest{GrantType: c.Provider.GrantType("refresh_token"), RefreshToken: refreshToken}
-	if c.Provider.AuthCodeOnRefresh {
+	p := c.Partner.provider(c.Provider)
+	req := tokenRequest{GrantType: p.GrantType("refresh_token"), RefreshToken: refreshToken}
+	if p.AuthCodeOnRefresh {
 		req.AuthCode = new(string)
 	}
 	tok, err := c.exchanger().exchange(ctx, req)
@@ -184,7 +189,7 @@ func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error
 		return "", errors.New("snapauth: AuthURL is not set to an absolute URL")
 	}
 	q := u.Query()
-	q.Set("partnerId", c.PartnerID)
+	q.Set("partnerId", c.partnerID())
 	q.Set("redirectUrl", c.RedirectURL)
 	if len(c.Scopes) > 0 {
 		q.Set("scopes", strings.Join(c.Scopes, ","))
@@ -195,6 +200,13 @@ func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+func (c *B2B2CConfig) partnerID() string {
+	if c.PartnerID != "" || c.Partner == nil {
+		return c.PartnerID
+	}
+	return c.Partner.PartnerID
 }
 
 // Errors of AuthCodeFromRedirect.
