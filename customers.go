@@ -267,4 +267,3 @@ func (s customerHandle) Invalidate(t *oauth2.Token) {
 func (s customerHandle) Format(f fmt.State, verb rune) {
 	fmt.Fprintf(f, "snapauth.CustomerSource{key: %q}", s.key)
 }
-
