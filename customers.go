@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -67,6 +68,7 @@ type Customers struct {
 	once  sync.Once
 	idx   customerIndex
 	locks keyLocks
+	due   dueQueue
 	err   error
 }
 
@@ -116,8 +118,7 @@ func (c *Customers) entry(key string) (*customerEntry, error) {
 
 func (c *Customers) newEntry(key string) *customerEntry {
 	cfg := c.Config
-	// A clock read per lookup rather than a timer per customer.
-	f := freshness{now: nowFunc(cfg.Now), early: cfg.EarlyRefresh}
+	f := freshness{now: cfg.Now, early: cfg.EarlyRefresh}
 	e := &customerEntry{key: key}
 	stored := storedFetch(c.Store, key, f, cfg.refreshGrant())
 	fetch := func(ctx context.Context, last *oauth2.Token, rejected string) (*oauth2.Token, error) {
@@ -143,6 +144,13 @@ func (c *Customers) newEntry(key string) *customerEntry {
 		return tok, err
 	}
 	e.src = newCachedSource(context.Background(), fetch, f, cfg.FetchTimeout, nil)
+	// With the real clock, one timer for all customers drops their tokens
+	// when due, so that a lookup reads no clock.
+	e.src.after = func(d time.Duration, f func()) stopper {
+		it := c.due.after(d, f)
+		e.due.Store(it)
+		return it
+	}
 	return e
 }
 

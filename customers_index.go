@@ -17,7 +17,18 @@ type customerEntry struct {
 	// StoreError): evicting it would lose the only copy of a rotated
 	// refresh token, so the hand passes over it.
 	unsaved atomic.Bool
-	slot    int // index in customerIndex.ring, -1 once removed; guarded by customerIndex.mu
+	// due is the scheduled drop of the cached token, stopped on eviction so
+	// that the shared timer's queue holds no evicted customer.
+	due  atomic.Pointer[dueItem]
+	slot int // index in customerIndex.ring, -1 once removed; guarded by customerIndex.mu
+}
+
+// drop forgets e's scheduled work once it has left the index.
+func (e *customerEntry) drop() {
+	e.slot = -1
+	if it := e.due.Load(); it != nil {
+		it.Stop()
+	}
 }
 
 // customerIndex maps customer keys to their entries, bounded by max with
@@ -80,7 +91,7 @@ func (x *customerIndex) place(e *customerEntry) {
 				continue
 			}
 			x.m.CompareAndDelete(old.key, old)
-			old.slot = -1
+			old.drop()
 		}
 		e.slot = i
 		x.ring[i] = e
@@ -99,7 +110,7 @@ func (x *customerIndex) remove(e *customerEntry) {
 	}
 	x.m.CompareAndDelete(e.key, e)
 	x.ring[e.slot] = nil
-	e.slot = -1
+	e.drop()
 }
 
 // len returns the number of entries held.
