@@ -8,8 +8,8 @@ import (
 
 // dueQueue runs functions at given times with one runtime timer for all of
 // them, so that the cached tokens of many customers are dropped when due
-// without a timer each. Its functions run one after another, on the timer's
-// goroutine, and must be quick.
+// without a timer each. Its functions run on the timer's goroutine, possibly
+// at the same time as each other, and must be quick.
 type dueQueue struct {
 	mu    sync.Mutex
 	items dueHeap

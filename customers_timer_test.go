@@ -1,6 +1,7 @@
 package snapauth
 
 import (
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,13 +11,16 @@ import (
 // runs; the queue empties.
 func TestDueQueue(t *testing.T) {
 	var q dueQueue
+	var mu sync.Mutex
 	var order []int
 	var ran atomic.Int32
 	done := make(chan struct{})
 	stopped := q.after(5*time.Millisecond, func() { ran.Add(100) })
 	for i, d := range []time.Duration{30, 10, 20} {
 		q.after(d*time.Millisecond, func() {
-			order = append(order, i) // the items run one after another
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
 			if ran.Add(1) == 3 {
 				close(done)
 			}
@@ -33,6 +37,8 @@ func TestDueQueue(t *testing.T) {
 	q.mu.Lock()
 	n := len(q.items)
 	q.mu.Unlock()
+	mu.Lock()
+	defer mu.Unlock()
 	if n != 0 || ran.Load() != 3 || len(order) != 3 || order[0] != 1 || order[1] != 2 || order[2] != 0 {
 		t.Fatalf("ran %d (order %v), %d items left; want 3 in time order, none left", ran.Load(), order, n)
 	}
