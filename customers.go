@@ -207,7 +207,10 @@ func (c *Customers) Link(ctx context.Context, key, authCode string) (*oauth2.Tok
 // Unlink removes the customer's tokens from memory and from the store,
 // which must implement TokenDeleter, after any refresh in flight for the
 // customer has ended. The customer must link the account again. An unknown
-// key is not an error.
+// key is not an error. Other replicas keep the access token they hold in
+// memory until it is due or the provider rejects it, then find the customer
+// not linked: call the provider's account unbinding as well, which revokes
+// the tokens there.
 func (c *Customers) Unlink(ctx context.Context, key string) error {
 	if err := c.init(); err != nil {
 		return err

@@ -301,3 +301,29 @@ func TestCustomersStoreFailsMidway(t *testing.T) {
 	require.NoError(t, err)
 	require.NotEqual(t, se.Token.RefreshToken, saved.RefreshToken)
 }
+
+// Replicas on one host (separate FileStores, so separate flocks) hit the
+// revoked token at once: all succeed after exactly one refresh.
+func TestCustomersRevokedAccessTokenAtOnce(t *testing.T) {
+	srv, _ := newCustomerServer(t)
+	rs, _ := fileReplicas(t, srv, 6)
+	tok := linkCustomer(t, srv, rs[0], "customer:1")
+	for _, r := range rs {
+		_, err := r.call("customer:1")
+		require.NoError(t, err)
+	}
+	srv.ResetStats()
+	require.True(t, srv.RevokeToken(tok.AccessToken))
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(func() {
+			status, err := r.call("customer:1")
+			if err != nil || status != http.StatusOK {
+				t.Errorf("status %d, err %v", status, err)
+			}
+		})
+	}
+	wg.Wait()
+	require.Equal(t, 1, srv.Stats().Calls[snaptest.EndpointB2B2C])
+	require.Zero(t, srv.Stats().Rejections[snaptest.ReasonRefreshReuse])
+}
