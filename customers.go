@@ -254,6 +254,12 @@ func (c *Customers) Cached() int {
 	return c.idx.len()
 }
 
+// Format writes the bound and the number of customers cached, never a
+// token, for every verb.
+func (c *Customers) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "snapauth.Customers{cached: %d, max: %d}", c.Cached(), c.idx.max)
+}
+
 // customerHandle is the source Customers.Source returns.
 type customerHandle struct {
 	c   *Customers
