@@ -104,11 +104,11 @@ func checkCustomerKey(key string) error {
 
 // entry returns key's entry, loading it into the index if needed.
 func (c *Customers) entry(key string) (*customerEntry, error) {
+	if e := c.idx.lookup(key); e != nil {
+		return e, nil // only a valid key of an initialised Customers is found
+	}
 	if err := c.init(); err != nil {
 		return nil, err
-	}
-	if e := c.idx.lookup(key); e != nil {
-		return e, nil
 	}
 	if err := checkCustomerKey(key); err != nil {
 		return nil, err
