@@ -35,8 +35,17 @@ var (
 	// never linked, was unlinked, or its tokens were removed after the
 	// provider refused them. It matches ErrReauthorize too: send the
 	// customer to the account-binding page.
-	ErrNotLinked = fmt.Errorf("%w (no token is stored for this customer)", ErrReauthorize)
+	ErrNotLinked error = notLinked{}
 )
+
+type notLinked struct{}
+
+func (notLinked) Error() string {
+	return "snapauth: no token is stored for this customer; the customer must link the account"
+}
+
+// Is makes ErrNotLinked match ErrReauthorize.
+func (notLinked) Is(target error) bool { return target == ErrReauthorize }
 
 // Error is a failure answered by a SNAP provider: a non-2xx status, a
 // responseCode that is not a success, or a success without a token. Its text
