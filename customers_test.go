@@ -327,3 +327,37 @@ func TestCustomersRevokedAccessTokenAtOnce(t *testing.T) {
 	require.Equal(t, 1, srv.Stats().Calls[snaptest.EndpointB2B2C])
 	require.Zero(t, srv.Stats().Rejections[snaptest.ReasonRefreshReuse])
 }
+
+// The refresh after a rejection fails (the provider is down): the rejected
+// access token has left the store, the refresh token has not, and the next
+// call, on another replica, succeeds after one refresh.
+func TestCustomersRejectedTokenLeavesStoreRefreshTokenStays(t *testing.T) {
+	srv, _ := newCustomerServer(t)
+	rs, dir := fileReplicas(t, srv, 2)
+	tok := linkCustomer(t, srv, rs[0], "customer:1")
+	for _, r := range rs {
+		_, err := r.call("customer:1")
+		require.NoError(t, err)
+	}
+	srv.ResetStats()
+	srv.RevokeToken(tok.AccessToken)
+	srv.FailTokenCalls(1, http.StatusServiceUnavailable, "5037401")
+	_, err := rs[0].call("customer:1")
+	require.ErrorIs(t, err, snapauth.ErrTemporary)
+
+	store, err := snapauth.NewFileStore(dir)
+	require.NoError(t, err)
+	kept, err := store.Load(context.Background(), "customer:1")
+	require.NoError(t, err)
+	require.Empty(t, kept.AccessToken, "the rejected access token is still stored")
+	require.Equal(t, tok.RefreshToken, kept.RefreshToken, "the refresh token is kept")
+
+	status, err := rs[1].call("customer:1")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	status, err = rs[0].call("customer:1")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, 2, srv.Stats().Calls[snaptest.EndpointB2B2C], "the failed refresh and one more")
+	require.Zero(t, srv.Stats().Rejections[snaptest.ReasonRefreshReuse])
+}

@@ -57,6 +57,9 @@ func storedFetch(store TokenStore, key string, f freshness, grant grantFunc) fet
 				return t, nil
 			}
 		}
+		if t != nil && rejected != "" && t.AccessToken == rejected {
+			t = dropRejected(ctx, store, key, t)
+		}
 		nt, err := grant(ctx, t)
 		if err != nil {
 			return nil, forgetRefused(ctx, store, key, t, err)
@@ -80,20 +83,4 @@ func newest(a, b *oauth2.Token) *oauth2.Token {
 		return b
 	}
 	return a
-}
-
-// forgetRefused removes t from the store when the grant says its refresh
-// token is refused or expired (ErrReauthorize), so that no replica spends it
-// again and the customer shows as not linked; a newer token another replica
-// saved stays (TokenDeleter's compare). It returns err, joined with the
-// store's error if the removal failed.
-func forgetRefused(ctx context.Context, store TokenStore, key string, t *oauth2.Token, err error) error {
-	d, ok := store.(TokenDeleter)
-	if !ok || t == nil || !errors.Is(err, ErrReauthorize) {
-		return err
-	}
-	if derr := d.Delete(ctx, key, t); derr != nil {
-		return errors.Join(err, fmt.Errorf("snapauth: removing the refused token %q: %w", key, derr))
-	}
-	return err
 }
