@@ -67,6 +67,22 @@ func linkCustomer(t *testing.T, srv *snaptest.Server, r replica, key string) *oa
 	return tok
 }
 
+// linkedReplicas returns n FileStore replicas (see fileReplicas) with one
+// customer linked under key, whose token every replica holds in memory
+// after a call; the server's counters start from zero.
+func linkedReplicas(t *testing.T, srv *snaptest.Server, n int, key string) ([]replica, string, *oauth2.Token) {
+	t.Helper()
+	rs, dir := fileReplicas(t, srv, n)
+	tok := linkCustomer(t, srv, rs[0], key)
+	for i, r := range rs {
+		status, err := r.call(key)
+		require.NoErrorf(t, err, "replica %d", i)
+		require.Equalf(t, http.StatusOK, status, "replica %d", i)
+	}
+	srv.ResetStats()
+	return rs, dir, tok
+}
+
 // observed collects the server's records of service calls.
 type observed struct {
 	mu   sync.Mutex
@@ -306,13 +322,7 @@ func TestCustomersStoreFailsMidway(t *testing.T) {
 // revoked token at once: all succeed after exactly one refresh.
 func TestCustomersRevokedAccessTokenAtOnce(t *testing.T) {
 	srv, _ := newCustomerServer(t)
-	rs, _ := fileReplicas(t, srv, 6)
-	tok := linkCustomer(t, srv, rs[0], "customer:1")
-	for _, r := range rs {
-		_, err := r.call("customer:1")
-		require.NoError(t, err)
-	}
-	srv.ResetStats()
+	rs, _, tok := linkedReplicas(t, srv, 6, "customer:1")
 	require.True(t, srv.RevokeToken(tok.AccessToken))
 	var wg sync.WaitGroup
 	for _, r := range rs {
@@ -333,13 +343,7 @@ func TestCustomersRevokedAccessTokenAtOnce(t *testing.T) {
 // call, on another replica, succeeds after one refresh.
 func TestCustomersRejectedTokenLeavesStoreRefreshTokenStays(t *testing.T) {
 	srv, _ := newCustomerServer(t)
-	rs, dir := fileReplicas(t, srv, 2)
-	tok := linkCustomer(t, srv, rs[0], "customer:1")
-	for _, r := range rs {
-		_, err := r.call("customer:1")
-		require.NoError(t, err)
-	}
-	srv.ResetStats()
+	rs, dir, tok := linkedReplicas(t, srv, 2, "customer:1")
 	srv.RevokeToken(tok.AccessToken)
 	srv.FailTokenCalls(1, http.StatusServiceUnavailable, "5037401")
 	_, err := rs[0].call("customer:1")
