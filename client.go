@@ -16,10 +16,10 @@ import (
 // oauth2.Config.Client does. For a fleet, set t.Source to
 // c.StoredTokenSource(ctx, store, key): the client keeps its protections. A
 // nil t is a zero Transport. In the copy, empty ClientSecret, PartnerID,
-// ChannelID, Origin and Provider are c.Partner's (see Partner), a nil Base is
-// the Transport of c.Partner.HTTPClient, else of the *http.Client in ctx
-// under oauth2.HTTPClient (else http.DefaultTransport), a zero Provider is
-// then c.Provider, and a nil Now is c.Now. The client also takes that
+// ChannelID and Origin are c.Partner's (see Partner), a nil Base is the
+// Transport of c.Partner.HTTPClient, else of the *http.Client in ctx under
+// oauth2.HTTPClient (else http.DefaultTransport), a zero Provider is
+// c.Provider, else c.Partner's, and a nil Now is c.Now. The client also takes that
 // context client's Timeout and Jar. Without ClientSecret or PrivateKey every
 // request fails.
 //
@@ -36,7 +36,7 @@ func (c *B2BConfig) Client(ctx context.Context, t *Transport) *http.Client {
 	}
 	c.Partner.transport(&tr)
 	if tr.Provider == (Provider{}) {
-		tr.Provider = c.Provider
+		tr.Provider = c.Partner.provider(c.Provider)
 	}
 	if tr.Now == nil {
 		tr.Now = c.Now

@@ -68,7 +68,8 @@ func (p *Partner) exchanger(x exchanger) *exchanger {
 	return &x
 }
 
-// transport fills the fields of t left empty with the partner's facts.
+// transport fills the fields of t left empty with the partner's facts,
+// except Provider, which the B2B config resolves.
 func (p *Partner) transport(t *Transport) {
 	if p == nil {
 		return
@@ -77,7 +78,6 @@ func (p *Partner) transport(t *Transport) {
 	t.PartnerID = firstSet(t.PartnerID, p.PartnerID)
 	t.ChannelID = firstSet(t.ChannelID, p.ChannelID)
 	t.Origin = firstSet(t.Origin, p.Origin)
-	t.Provider = p.provider(t.Provider)
 	if t.Base == nil && p.HTTPClient != nil {
 		t.Base = p.HTTPClient.Transport
 	}
