@@ -318,20 +318,23 @@ func TestCustomersStoreFailsMidway(t *testing.T) {
 	require.NotEqual(t, se.Token.RefreshToken, saved.RefreshToken)
 }
 
-// Replicas on one host (separate FileStores, so separate flocks) hit the
-// revoked token at once: all succeed after exactly one refresh.
+// Replicas on one host (separate FileStores, so separate flocks), four
+// requests each, hit the revoked token at once: all succeed after exactly
+// one refresh.
 func TestCustomersRevokedAccessTokenAtOnce(t *testing.T) {
 	srv, _ := newCustomerServer(t)
 	rs, _, tok := linkedReplicas(t, srv, 6, "customer:1")
 	require.True(t, srv.RevokeToken(tok.AccessToken))
 	var wg sync.WaitGroup
 	for _, r := range rs {
-		wg.Go(func() {
-			status, err := r.call("customer:1")
-			if err != nil || status != http.StatusOK {
-				t.Errorf("status %d, err %v", status, err)
-			}
-		})
+		for range 4 {
+			wg.Go(func() {
+				status, err := r.call("customer:1")
+				if err != nil || status != http.StatusOK {
+					t.Errorf("status %d, err %v", status, err)
+				}
+			})
+		}
 	}
 	wg.Wait()
 	require.Equal(t, 1, srv.Stats().Calls[snaptest.EndpointB2B2C])
