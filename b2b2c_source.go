@@ -24,6 +24,10 @@ import (
 // their TokenStore before handing out the access token.
 // A B2B2CConfig must not be changed after its first use.
 type B2B2CConfig struct {
+	// Partner, if not nil, supplies ClientKey, PrivateKey, PartnerID,
+	// HTTPClient and Provider when they are left empty here.
+	Partner *Partner
+
 	// TokenURL is the full URL of the provider's access-token/b2b2c endpoint.
 	// It must use https unless its host is loopback or AllowInsecureHTTP is set.
 	TokenURL string
@@ -81,13 +85,13 @@ type B2B2CConfig struct {
 }
 
 func (c *B2B2CConfig) exchanger() *exchanger {
-	return &exchanger{
+	return c.Partner.exchanger(exchanger{
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
-		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
+		provider: c.Provider, now: c.Now, maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP,
 		obs:       c.observer(""),
 		headers:   tokenHeaders{c.PartnerID, c.ChannelID, c.Origin},
-	}
+	})
 }
 
 // Exchange trades an authorization code from the account-binding redirect
@@ -101,11 +105,11 @@ func (c *B2B2CConfig) Exchange(ctx context.Context, authCode string) (*oauth2.To
 		return nil, errors.New("snapauth: authorization code is empty")
 	}
 	x := c.exchanger()
-	if c.Provider.AuthCodeOnRefresh {
+	if x.provider.AuthCodeOnRefresh {
 		x.keep = []keptExtra{keepAuthCode(authCode)}
 	}
 	return x.exchange(ctx, tokenRequest{
-		GrantType: c.Provider.GrantType("authorization_code"),
+		GrantType: x.provider.GrantType("authorization_code"),
 		AuthCode:  &authCode,
 	})
 }
@@ -133,9 +137,9 @@ func (c *B2B2CConfig) RefreshWithAuthCode(ctx context.Context, refreshToken, aut
 	if refreshToken == "" {
 		return nil, fmt.Errorf("%w (no refresh token)", ErrReauthorize)
 	}
-	req := tokenRequest{GrantType: c.Provider.GrantType("refresh_token"), RefreshToken: refreshToken}
 	x := c.exchanger()
-	if c.Provider.AuthCodeOnRefresh {
+	req := tokenRequest{GrantType: x.provider.GrantType("refresh_token"), RefreshToken: refreshToken}
+	if x.provider.AuthCodeOnRefresh {
 		if authCode == "" {
 			return nil, ErrNoAuthCode
 		}
@@ -171,13 +175,16 @@ func refreshRejected(e *Error) bool {
 func (c *B2B2CConfig) refreshGrant() grantFunc {
 	var refused atomic.Pointer[string]
 	return func(ctx context.Context, old *oauth2.Token) (*oauth2.Token, error) {
-		if old == nil || old.RefreshToken == "" {
+		if old == nil {
+			return nil, ErrNotLinked
+		}
+		if old.RefreshToken == "" {
 			return nil, fmt.Errorf("%w (no refresh token held)", ErrReauthorize)
 		}
 		if exp := RefreshTokenExpiry(old); !exp.IsZero() && !nowFunc(c.Now)().Before(exp) {
 			return nil, fmt.Errorf("%w (refresh token expired at %s)", ErrReauthorize, exp.Format(time.RFC3339))
 		}
-		if c.Provider.AuthCodeOnRefresh && TokenAuthCode(old) == "" {
+		if c.Partner.provider(c.Provider).AuthCodeOnRefresh && TokenAuthCode(old) == "" {
 			return nil, fmt.Errorf("%w (%w)", ErrReauthorize, ErrNoAuthCode)
 		}
 		if r := refused.Load(); r != nil && *r == old.RefreshToken {
@@ -225,7 +232,7 @@ func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error
 		return "", errors.New("snapauth: AuthURL is not set to an absolute URL")
 	}
 	q := u.Query()
-	q.Set("partnerId", c.PartnerID)
+	q.Set("partnerId", c.partnerID())
 	q.Set("redirectUrl", c.RedirectURL)
 	if len(c.Scopes) > 0 {
 		q.Set("scopes", strings.Join(c.Scopes, ","))
@@ -239,6 +246,13 @@ func (c *B2B2CConfig) AuthCodeURL(state string, extra url.Values) (string, error
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+func (c *B2B2CConfig) partnerID() string {
+	if c.PartnerID != "" || c.Partner == nil {
+		return c.PartnerID
+	}
+	return c.Partner.PartnerID
 }
 
 // Errors of AuthCodeFromRedirect.

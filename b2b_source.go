@@ -15,6 +15,10 @@ import (
 // optional fields mean the documented defaults. A B2BConfig must not be
 // changed after its first use.
 type B2BConfig struct {
+	// Partner, if not nil, supplies ClientKey, PrivateKey, HTTPClient and
+	// Provider when they are left empty here, and the Transport of Client.
+	Partner *Partner
+
 	// TokenURL is the full URL of the provider's access-token/b2b endpoint,
 	// prefix included, e.g. https://snap.example.co.id/snap/v1.0/access-token/b2b.
 	// It must use https unless its host is loopback or AllowInsecureHTTP is set.
@@ -63,13 +67,13 @@ type B2BConfig struct {
 }
 
 func (c *B2BConfig) exchanger() *exchanger {
-	return &exchanger{
+	return c.Partner.exchanger(exchanger{
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,
-		provider: c.Provider, now: nowFunc(c.Now), maxRetries: c.MaxRetries, backoff: c.Backoff,
+		provider: c.Provider, now: c.Now, maxRetries: c.MaxRetries, backoff: c.Backoff,
 		allowHTTP: c.AllowInsecureHTTP, idempotent: true,
 		obs:     c.observer(""),
 		headers: tokenHeaders{c.PartnerID, c.ChannelID, c.Origin},
-	}
+	})
 }
 
 func (c *B2BConfig) freshness() freshness {
@@ -81,7 +85,7 @@ func (c *B2BConfig) freshness() freshness {
 // A provider's refusal is an *Error.
 func (c *B2BConfig) Token(ctx context.Context) (*oauth2.Token, error) {
 	return c.exchanger().exchange(ctx, tokenRequest{
-		GrantType:      c.Provider.GrantType("client_credentials"),
+		GrantType:      c.Partner.provider(c.Provider).GrantType("client_credentials"),
 		AdditionalInfo: c.AdditionalInfo,
 	})
 }

@@ -77,6 +77,10 @@ type cachedSource struct {
 
 	cur atomic.Pointer[cachedToken] // the token handed out, nil when dropped
 
+	// after schedules the drop of a cached token when it is due; nil means
+	// time.AfterFunc (Customers shares one timer among its sources).
+	after func(d time.Duration, f func()) stopper
+
 	mu       sync.Mutex
 	call     *fetchCall    // the fetch in flight, if any
 	last     *oauth2.Token // newest token ever held
@@ -94,8 +98,11 @@ type cachedToken struct {
 	// (real clock only), so that while it is cached it is fresh and the hot
 	// path reads no clock.
 	timed bool
-	timer *time.Timer // read and written with the source's mu held
+	timer stopper // read and written with the source's mu held
 }
+
+// stopper is a scheduled call that can be cancelled, such as a *time.Timer.
+type stopper interface{ Stop() bool }
 
 // valid returns the cached token if it can be handed out, else nil.
 func (s *cachedSource) valid() *oauth2.Token {
@@ -131,7 +138,12 @@ func (s *cachedSource) set(t *oauth2.Token) {
 		old.timer.Stop()
 	}
 	if c != nil && c.timed {
-		c.timer = time.AfterFunc(wait, func() { s.cur.CompareAndSwap(c, nil) })
+		drop := func() { s.cur.CompareAndSwap(c, nil) }
+		if s.after != nil {
+			c.timer = s.after(wait, drop)
+		} else {
+			c.timer = time.AfterFunc(wait, drop)
+		}
 	}
 }
 

@@ -11,13 +11,17 @@ import (
 )
 
 // Client returns an *http.Client that sends every request through a copy of
-// t with Source set to c.TokenSource(ctx), so that one call wires B2B tokens,
-// signatures and SNAP headers into a ready client, the way
-// oauth2.Config.Client does. A nil t is a zero Transport (which then lacks a
-// ClientSecret or PrivateKey, and every request fails). In the copy, a nil
-// Base is the Transport of the *http.Client in ctx under oauth2.HTTPClient
-// (else http.DefaultTransport), a zero Provider is c.Provider, and a nil Now
-// is c.Now. The client also takes that context client's Timeout and Jar.
+// t whose nil Source is c.TokenSource(ctx), so that one call wires B2B
+// tokens, signatures and SNAP headers into a ready client, the way
+// oauth2.Config.Client does. For a fleet, set t.Source to
+// c.StoredTokenSource(ctx, store, key): the client keeps its protections. A
+// nil t is a zero Transport. In the copy, empty ClientSecret, PartnerID,
+// ChannelID and Origin are c.Partner's (see Partner), a nil Base is the
+// Transport of c.Partner.HTTPClient, else of the *http.Client in ctx under
+// oauth2.HTTPClient (else http.DefaultTransport), a zero Provider is
+// c.Provider, else c.Partner's, and a nil Now is c.Now. The client also takes that
+// context client's Timeout and Jar. Without ClientSecret or PrivateKey every
+// request fails.
 //
 // The client refuses to follow a redirect to another host or from https to
 // http, so that the SNAP headers and the access token never reach a server
@@ -27,9 +31,12 @@ func (c *B2BConfig) Client(ctx context.Context, t *Transport) *http.Client {
 	if t != nil {
 		tr = *t
 	}
-	tr.Source = c.TokenSource(ctx)
+	if tr.Source == nil {
+		tr.Source = c.TokenSource(ctx)
+	}
+	c.Partner.transport(&tr)
 	if tr.Provider == (Provider{}) {
-		tr.Provider = c.Provider
+		tr.Provider = c.Partner.provider(c.Provider)
 	}
 	if tr.Now == nil {
 		tr.Now = c.Now

@@ -31,7 +31,21 @@ var (
 	// rejected: the customer must link the account again to get a new
 	// authorization code.
 	ErrReauthorize = errors.New("snapauth: refresh token expired or rejected; the customer must link the account again")
+	// ErrNotLinked means no token is held for the customer: the account was
+	// never linked, was unlinked, or its tokens were removed after the
+	// provider refused them. It matches ErrReauthorize too: send the
+	// customer to the account-binding page.
+	ErrNotLinked error = notLinked{}
 )
+
+type notLinked struct{}
+
+func (notLinked) Error() string {
+	return "snapauth: no token is stored for this customer; the customer must link the account"
+}
+
+// Is makes ErrNotLinked match ErrReauthorize.
+func (notLinked) Is(target error) bool { return target == ErrReauthorize }
 
 // Error is a failure answered by a SNAP provider: a non-2xx status, a
 // responseCode that is not a success, or a success without a token. Its text

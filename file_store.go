@@ -35,8 +35,9 @@ import (
 //
 // FileStore implements Locker with flock(2) on a "<name>.lock" file beside
 // the token file, so refreshes are serialised across the processes of the
-// host (lock files are left in place; removing them while in use would break
-// the exclusion). flock is advisory and, on network file systems, may not
+// host. The unlock of a key without a token file (never saved, or deleted)
+// removes its lock file; a waiter that locked the removed file notices and
+// locks the new one, so the exclusion holds. flock is advisory and, on network file systems, may not
 // be shared between hosts: use a shared store such as redisstore for a
 // fleet. On systems without flock (Windows, Solaris, ...) the lock covers
 // only the goroutines of one process.
@@ -210,7 +211,8 @@ func (s *FileStore) Lock(ctx context.Context, key string) (unlock func(), err er
 	if err != nil {
 		return nil, fmt.Errorf("snapauth: waiting for a token lock: %w", err)
 	}
-	unlockFile, err := lockFile(ctx, filepath.Join(s.dir, fileStem(key)+".lock"))
+	lockPath := filepath.Join(s.dir, fileStem(key)+".lock")
+	unlockFile, err := lockFile(ctx, lockPath)
 	if err != nil {
 		unlockLocal()
 		return nil, err
@@ -218,6 +220,7 @@ func (s *FileStore) Lock(ctx context.Context, key string) (unlock func(), err er
 	var once sync.Once
 	return func() {
 		once.Do(func() {
+			s.dropLockFile(key, lockPath)
 			unlockFile()
 			unlockLocal()
 		})

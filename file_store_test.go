@@ -100,6 +100,7 @@ func TestFileStoreFiles(t *testing.T) {
 	require.Equal(t, filepath.Join(dir, "t-nvsxey3imfxhi.json"), s.Path("merchant"))
 
 	// A key's lock file sits beside its token file, mode 0600.
+	require.NoError(t, s.Save(ctx, "merchant", storeSecretToken()))
 	unlock, err := s.Lock(ctx, "merchant")
 	require.NoError(t, err)
 	unlock()

@@ -59,6 +59,28 @@ func (m *MemoryStore) Save(ctx context.Context, key string, t *oauth2.Token) err
 	return nil
 }
 
+// Delete removes the token stored under key; with old not nil, only while
+// the store holds that same token (TokenDeleter). It does not take key's
+// lock, so a holder of the lock may call it.
+func (m *MemoryStore) Delete(ctx context.Context, key string, old *oauth2.Token) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	m.s.mu.Lock()
+	defer m.s.mu.Unlock()
+	data, ok := m.s.tokens[key]
+	if !ok {
+		return nil
+	}
+	if old != nil {
+		if cur, err := UnmarshalToken(data); err != nil || !sameToken(cur, old) {
+			return nil
+		}
+	}
+	delete(m.s.tokens, key)
+	return nil
+}
+
 // Lock takes key's lock within this process, waiting until it is free or
 // ctx ends (then it returns an error wrapping ctx.Err()). unlock is safe to
 // call more than once.

@@ -30,3 +30,17 @@ type TokenStore interface {
 type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
+
+// A TokenDeleter is a TokenStore that can remove tokens: a customer unlinked, or tokens the provider refused.
+type TokenDeleter interface {
+	// Delete removes the token stored under key. When old is not nil it removes it only while the
+	// store still holds that same token (same AccessToken and RefreshToken), so a newer token saved
+	// by another replica survives. A key that is absent, or that holds another token, is not an error.
+	Delete(ctx context.Context, key string, old *oauth2.Token) error
+}
+
+// sameToken reports whether a and b are the same token for TokenDeleter:
+// the same access token and the same refresh token.
+func sameToken(a, b *oauth2.Token) bool {
+	return a != nil && b != nil && a.AccessToken == b.AccessToken && a.RefreshToken == b.RefreshToken
+}

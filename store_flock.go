@@ -42,6 +42,15 @@ func lockFile(ctx context.Context, path string) (unlock func(), err error) {
 		case <-timer.C:
 		}
 	}
+	if fi, err := f.Stat(); err == nil {
+		if at, err := os.Lstat(path); err != nil || !os.SameFile(fi, at) {
+			// The holder before us removed the file (FileStore does for
+			// keys without a token): a lock on it excludes no one.
+			_ = syscall.Flock(fd, syscall.LOCK_UN)
+			f.Close()
+			return lockFile(ctx, path)
+		}
+	}
 	return func() {
 		// Closing the file releases the lock too; unlock first so that the
 		// release does not depend on no other descriptor sharing it.

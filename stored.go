@@ -57,9 +57,12 @@ func storedFetch(store TokenStore, key string, f freshness, grant grantFunc) fet
 				return t, nil
 			}
 		}
+		if t != nil && rejected != "" && t.AccessToken == rejected {
+			t = dropRejected(ctx, store, key, t)
+		}
 		nt, err := grant(ctx, t)
 		if err != nil {
-			return nil, err
+			return nil, forgetRefused(ctx, store, key, t, err)
 		}
 		if err := observedSave(ctx, store, key, nt); err != nil {
 			return nil, &StoreError{Key: key, Token: nt, Err: err}

@@ -27,10 +27,10 @@ const DefaultIssuedTokenLifetime = 900 * time.Second
 // tokenServiceCode is the SNAP service code of access-token/b2b.
 const tokenServiceCode = "73"
 
-// Partner is a SNAP partner registered with you: a bank or provider that
-// asks your TokenServer for access tokens and then calls your endpoints. Its
-// String method masks the client secret.
-type Partner struct {
+// Caller is a SNAP partner registered to call you: a bank or provider that
+// asks your TokenServer for access tokens and then calls your endpoints (the
+// other direction's Partner). Its String method masks the client secret.
+type Caller struct {
 	// ClientKey is the partner's client id, sent as X-CLIENT-KEY.
 	ClientKey string
 	// PublicKey is the partner's RSA public key, which checks its token
@@ -42,25 +42,25 @@ type Partner struct {
 }
 
 // String describes the partner by its client key, never its secret.
-func (p Partner) String() string {
-	return fmt.Sprintf("snapauth.Partner{ClientKey: %q}", p.ClientKey)
+func (p Caller) String() string {
+	return fmt.Sprintf("snapauth.Caller{ClientKey: %q}", p.ClientKey)
 }
 
 // GoString is String, so that %#v masks the secret too.
-func (p Partner) GoString() string { return p.String() }
+func (p Caller) GoString() string { return p.String() }
 
 // TokenServer is the access-token endpoint (/v1.0/access-token/b2b) that
 // banks and providers call before calling you, and the middleware that then
 // checks their service calls against the tokens it issued. Every replica of
 // a service sharing one Store (and one Replay) accepts the tokens any of
-// them issued. The zero value with Partners set works; it must not be copied
+// them issued. The zero value with Callers set works; it must not be copied
 // after first use. Issued tokens are stored under IssuedTokenKey: only their
 // SHA-256 and the partner's client key are kept, never the token itself.
 type TokenServer struct {
-	// Partners are the partners allowed to ask for tokens, by client key. It
+	// Callers are the partners allowed to ask for tokens, by client key. It
 	// must not be changed while the server serves; a partner removed from a
 	// new TokenServer loses its issued tokens there.
-	Partners map[string]Partner
+	Callers map[string]Caller
 	// Store keeps the issued tokens. Nil means a store in memory of the
 	// server's own, whose entries expire with their tokens; give a fleet one
 	// shared store (FileStore on a shared volume, redisstore.Store).
@@ -130,7 +130,7 @@ func (s *TokenServer) issue(r *http.Request) (string, time.Duration, *RequestErr
 	if e != nil {
 		return "", 0, e
 	}
-	p, ok := s.Partners[clientKey]
+	p, ok := s.Callers[clientKey]
 	if !ok || p.PublicKey == nil {
 		return "", 0, unauthorized("Unknown client", ErrUnauthorized)
 	}
@@ -206,7 +206,7 @@ func missingField(name string) *RequestError {
 // Verifier.Middleware, with these for the token:
 //
 //	401xx01  Invalid Token (B2B): the token is unknown, expired, or its
-//	         partner is no longer in Partners
+//	         partner is no longer in Callers
 //	401xx03  Token Not Found (B2B): the request has no Authorization header
 func (s *TokenServer) Middleware(serviceCode string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -230,7 +230,7 @@ func (s *TokenServer) lookup(ctx context.Context, token string) (string, string,
 	}
 	info, _ := t.Extra("additionalInfo").(map[string]any)
 	clientKey, _ := info["clientKey"].(string)
-	p, ok := s.Partners[clientKey]
+	p, ok := s.Callers[clientKey]
 	if !ok || p.ClientSecret == "" {
 		return "", "", errInvalidToken()
 	}

@@ -59,11 +59,11 @@ func newTSMerchant(t *testing.T, ts *snapauth.TokenServer) *tsMerchant {
 }
 
 func tsServer(t *testing.T, now *time.Time, banks ...tsBank) *snapauth.TokenServer {
-	ps := map[string]snapauth.Partner{}
+	ps := map[string]snapauth.Caller{}
 	for _, b := range banks {
-		ps[b.clientKey] = snapauth.Partner{ClientKey: b.clientKey, PublicKey: &b.key.PublicKey, ClientSecret: b.secret}
+		ps[b.clientKey] = snapauth.Caller{ClientKey: b.clientKey, PublicKey: &b.key.PublicKey, ClientSecret: b.secret}
 	}
-	return &snapauth.TokenServer{Partners: ps, Now: func() time.Time { return *now }}
+	return &snapauth.TokenServer{Callers: ps, Now: func() time.Time { return *now }}
 }
 
 type tokenAnswer struct {
@@ -258,7 +258,7 @@ func TestTokenServerWithSnapauthClient(t *testing.T) {
 }
 
 func TestPartnerStringMasksSecret(t *testing.T) {
-	p := snapauth.Partner{ClientKey: "bank", ClientSecret: "s3cr3t-value"}
+	p := snapauth.Caller{ClientKey: "bank", ClientSecret: "s3cr3t-value"}
 	for _, f := range []string{"%v", "%+v", "%#v", "%s"} {
 		assert.NotContains(t, fmt.Sprintf(f, p), "s3cr3t-value", f)
 	}

@@ -43,7 +43,11 @@ import (
 // invalid or not found) and Source implements TokenInvalidator, the transport
 // drops that token, takes a fresh one and sends the request once more, signed
 // anew with a new timestamp and the same X-EXTERNAL-ID (the provider rejected
-// the first attempt before processing it). Nothing else is ever retried.
+// the first attempt before processing it). Case 02 or 04 (customer token
+// invalid or not found) does the same with the context's customer source:
+// the sources of this package then refresh the customer's token with the
+// newest refresh token, and a refused refresh is an error matching
+// ErrReauthorize. Nothing else is ever retried, and never more than once.
 //
 // The body is read into memory (SNAP bodies are small), so the retry can
 // always replay it. The caller's request is never modified, and its body is
@@ -170,9 +174,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 	}
 	var customer string
-	if cs := customerSource(ctx); cs != nil {
-		ct, err := sourceToken(ctx, cs)
-		if err != nil {
+	cs := customerSource(ctx)
+	var ct *oauth2.Token
+	if cs != nil {
+		if ct, err = sourceToken(ctx, cs); err != nil {
 			return nil, fmt.Errorf("snapauth: customer access token: %w", err)
 		}
 		customer = "Bearer " + ct.AccessToken
@@ -190,28 +195,60 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	a.externalID = externalID
 
 	resp, err := t.send(req, &a, tok)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
+	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
-	inv, ok := t.Source.(TokenInvalidator)
-	if !ok {
-		return resp, nil
-	}
-	if !b2bTokenRejected(resp) {
-		return resp, nil
-	}
-	inv.Invalidate(tok)
-	t.invalidated(ctx, FlowB2B, t.Source, resp)
-	fresh, err := sourceToken(ctx, t.Source)
+	retry, err := t.renewRejected(ctx, resp, &a, &tok, cs, ct)
 	if err != nil {
-		resp.Body.Close()
-		return nil, fmt.Errorf("snapauth: the provider rejected the B2B access token and no fresh one could be fetched: %w", err)
+		return nil, err
 	}
-	if fresh.AccessToken == tok.AccessToken {
-		return resp, nil // the source has nothing newer; retrying would be rejected again
+	if !retry {
+		return resp, nil
 	}
 	resp.Body.Close()
-	return t.send(req, &a, fresh)
+	return t.send(req, &a, tok)
+}
+
+// renewRejected decides the retry of a 401 answer: when its SNAP case says
+// the provider rejected the B2B token (01, 03) or the customer's token (02,
+// 04) and that token's source is a TokenInvalidator, it drops the token,
+// takes a fresh one from the source and puts it in *b2b or a, for the one
+// resend. It reports false, leaving resp whole, when there is nothing to
+// retry with; on an error it closes resp.
+func (t *Transport) renewRejected(ctx context.Context, resp *http.Response, a *attempt, b2b **oauth2.Token,
+	cs oauth2.TokenSource, ct *oauth2.Token) (bool, error) {
+	src, old, what := t.Source, *b2b, "B2B access token"
+	customer, ok := tokenRejected(resp)
+	if !ok {
+		return false, nil
+	}
+	if customer {
+		src, old, what = cs, ct, "customer access token"
+	}
+	inv, ok := src.(TokenInvalidator)
+	if !ok || old == nil {
+		return false, nil
+	}
+	inv.Invalidate(old)
+	flow := FlowB2B
+	if customer {
+		flow = FlowB2B2C
+	}
+	t.invalidated(ctx, flow, src, resp)
+	fresh, err := sourceToken(ctx, src)
+	if err != nil {
+		resp.Body.Close()
+		return false, fmt.Errorf("snapauth: the provider rejected the %s and no fresh one could be fetched: %w", what, err)
+	}
+	if fresh.AccessToken == old.AccessToken {
+		return false, nil // the source has nothing newer; retrying would be rejected again
+	}
+	if customer {
+		a.customer = "Bearer " + fresh.AccessToken
+	} else {
+		*b2b = fresh
+	}
+	return true, nil
 }
 
 // attempt is what stays the same between the first try and the retry.
@@ -424,24 +461,32 @@ func sourceToken(ctx context.Context, src oauth2.TokenSource) (*oauth2.Token, er
 	return tok, nil
 }
 
-// b2bTokenRejected reports whether a 401 answer's SNAP case says the B2B
-// access token is invalid (01) or unknown (03). It reads at most maxErrorBody
-// bytes of resp.Body and leaves resp.Body whole for the caller.
-func b2bTokenRejected(resp *http.Response) bool {
+// tokenRejected reports whether a 401 answer's SNAP case says a token sent
+// was rejected (ok), and whether that is the customer's token (02 invalid, 04
+// not found) rather than the B2B access token (01 invalid, 03 not found). It
+// reads at most maxErrorBody bytes of resp.Body and leaves resp.Body whole
+// for the caller.
+func tokenRejected(resp *http.Response) (customer, ok bool) {
 	if resp.Body == nil || resp.Body == http.NoBody {
-		return false
+		return false, false
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body = &replayBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), closer: resp.Body}
 	if err != nil {
-		return false
+		return false, false
 	}
 	fields, _ := decodeObject(head)
 	code, _ := snapCode(fields)
 	if len(code) != 7 || code[:3] != "401" {
-		return false
+		return false, false
 	}
-	return code[5:] == "01" || code[5:] == "03"
+	switch code[5:] {
+	case "01", "03":
+		return false, true
+	case "02", "04":
+		return true, true
+	}
+	return false, false
 }
 
 // Format writes the transport with ClientSecret and PrivateKey redacted, for

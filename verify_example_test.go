@@ -103,7 +103,7 @@ func ExampleTokenServer() {
 
 	// The merchant's side: partners by client key; Store and Replay would be
 	// a redisstore.Store for a fleet.
-	ts := &snapauth.TokenServer{Partners: map[string]snapauth.Partner{
+	ts := &snapauth.TokenServer{Callers: map[string]snapauth.Caller{
 		"bca-client-key": {ClientKey: "bca-client-key", PublicKey: &bankKey.PublicKey, ClientSecret: "secret-for-bca"},
 	}}
 	mux := http.NewServeMux()
@@ -192,7 +192,7 @@ func ExampleVerifier_VerifyTokenRequest() {
 }
 
 func ExampleTokenServer_Middleware() {
-	ts := &snapauth.TokenServer{Partners: map[string]snapauth.Partner{}}
+	ts := &snapauth.TokenServer{Callers: map[string]snapauth.Caller{}}
 	h := ts.Middleware("", http.HandlerFunc(func(http.ResponseWriter, *http.Request) { fmt.Println("never reached") }))
 	r := httptest.NewRequest(http.MethodPost, "/snap/v1.0/transfer-va/payment", strings.NewReader(`{}`))
 	for k, v := range map[string]string{"X-TIMESTAMP": snapauth.Standard.Timestamp(time.Now()), "X-SIGNATURE": "AAAA", "X-PARTNER-ID": "BCA", "X-EXTERNAL-ID": "1"} {

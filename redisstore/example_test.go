@@ -94,3 +94,30 @@ func ExampleStore_Lock() {
 	// Output:
 	// redisstore: waiting for example-lock:{customer-42}:lock: context deadline exceeded
 }
+
+// Delete removes a customer's token, but not a newer one another replica
+// saved since old was read.
+func ExampleStore_Delete() {
+	ctx := context.Background()
+	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
+	defer client.Close()
+	store := redisstore.New(client, redisstore.WithKeyPrefix("example-delete:"))
+
+	old := &oauth2.Token{AccessToken: "a1", RefreshToken: "r1"}
+	newer := &oauth2.Token{AccessToken: "a2", RefreshToken: "r2"}
+	if err := store.Save(ctx, "customer-42", newer); err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(store.Delete(ctx, "customer-42", old)) // another token is stored: kept
+	tok, err := store.Load(ctx, "customer-42")
+	fmt.Println(tok.AccessToken, err)
+	fmt.Println(store.Delete(ctx, "customer-42", newer))
+	_, err = store.Load(ctx, "customer-42")
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// a2 <nil>
+	// <nil>
+	// snapauth: no token stored
+}

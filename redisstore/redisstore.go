@@ -213,10 +213,44 @@ func (s *Store) Save(ctx context.Context, key string, t *oauth2.Token) error {
 	return nil
 }
 
-// unlockScript deletes a lock only if it still holds the holder's random
-// value: a holder whose lock expired and was taken by another replica must
-// not release the other's lock.
-var unlockScript = redis.NewScript(`
+// Delete removes the token stored under key (snapauth.TokenDeleter). With
+// old not nil it reads the token, compares it in Go, and deletes it only if
+// the value is still the bytes it read (compare-and-delete in Lua), so a
+// newer token another replica saved meanwhile survives. It does not take
+// key's lock, so a holder of the lock may call it.
+func (s *Store) Delete(ctx context.Context, key string, old *oauth2.Token) error {
+	rk := s.TokenKey(key)
+	if old == nil {
+		if err := s.client.Del(ctx, rk).Err(); err != nil {
+			return fmt.Errorf("redisstore: deleting %s: %w", rk, err)
+		}
+		return nil
+	}
+	data, err := s.client.Get(ctx, rk).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: deleting %s: %w", rk, err)
+	}
+	cur, err := snapauth.UnmarshalToken(data)
+	if err != nil {
+		return fmt.Errorf("redisstore: value of %s: %w", rk, err)
+	}
+	if cur.AccessToken != old.AccessToken || cur.RefreshToken != old.RefreshToken {
+		return nil
+	}
+	if err := compareAndDelete.Run(ctx, s.client, []string{rk}, data).Err(); err != nil {
+		return fmt.Errorf("redisstore: deleting %s: %w", rk, err)
+	}
+	return nil
+}
+
+// compareAndDelete deletes KEYS[1] only if it still holds ARGV[1]. Unlock
+// uses it so that a holder whose lock expired and was taken by another
+// replica does not release the other's lock, and Delete so that a token
+// saved since it was read survives.
+var compareAndDelete = redis.NewScript(`
 if redis.call("GET", KEYS[1]) == ARGV[1] then
 	return redis.call("DEL", KEYS[1])
 end
@@ -269,7 +303,7 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error)
 func (s *Store) release(ctx context.Context, lk, value string, timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	_ = unlockScript.Run(ctx, s.client, []string{lk}, value).Err()
+	_ = compareAndDelete.Run(ctx, s.client, []string{lk}, value).Err()
 }
 
 // String describes the store by its key prefix.
@@ -281,6 +315,7 @@ func (s *Store) String() string {
 func (s *Store) GoString() string { return s.String() }
 
 var (
-	_ snapauth.TokenStore = (*Store)(nil)
-	_ snapauth.Locker     = (*Store)(nil)
+	_ snapauth.TokenStore   = (*Store)(nil)
+	_ snapauth.Locker       = (*Store)(nil)
+	_ snapauth.TokenDeleter = (*Store)(nil)
 )

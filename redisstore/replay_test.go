@@ -141,7 +141,7 @@ func TestTokenServerOnRedis(t *testing.T) {
 		t.Cleanup(func() { own.Close() })
 		store := redisstore.New(own, redisstore.WithKeyPrefix(prefix))
 		ts := &snapauth.TokenServer{
-			Partners: map[string]snapauth.Partner{"bank": {ClientKey: "bank", PublicKey: &key.PublicKey, ClientSecret: "bank-secret"}},
+			Callers: map[string]snapauth.Caller{"bank": {ClientKey: "bank", PublicKey: &key.PublicKey, ClientSecret: "bank-secret"}},
 			Store:    store, Replay: store,
 		}
 		mux := http.NewServeMux()

@@ -155,3 +155,22 @@ func ExampleServer_LastRequest() {
 	// server hashed: {"a":1}
 	// string starts: [POST /v1.0/transfer-va/inquiry]
 }
+
+// A provider revokes one customer access token; its refresh token still
+// renews it.
+func ExampleServer_RevokeToken() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	creds := srv.Credentials
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: creds.ClientKey, PrivateKey: creds.PrivateKey}
+	tok, err := cfg.Exchange(context.Background(), srv.MintAuthCode())
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(srv.RevokeToken(tok.AccessToken), srv.RevokeToken(tok.AccessToken))
+	_, err = cfg.Refresh(context.Background(), tok.RefreshToken)
+	fmt.Println(err)
+	// Output:
+	// true false
+	// <nil>
+}

@@ -43,6 +43,12 @@ import (
 //     changes nothing stored; Save(nil) is an error, not a panic;
 //   - 50 goroutines saving and loading one key see only whole tokens that
 //     were saved, never a mix of two (run the tests with -race);
+//   - if the store implements snapauth.TokenDeleter: Delete with a nil old
+//     removes the token, with old removes it only while the store holds the
+//     same access and refresh token, an absent key is no error, other keys
+//     are untouched, a deleted key can be saved again, and with a Locker,
+//     Delete works while the key's lock is held and the lock still works
+//     after it;
 //   - if the store implements snapauth.Locker: 20 goroutines incrementing a
 //     counter under the lock lose no update and never overlap, a Lock
 //     waiting on a held key returns ctx's error promptly when ctx ends, locks
@@ -58,6 +64,7 @@ func Run(t *testing.T, newStore func(t *testing.T) snapauth.TokenStore) {
 	t.Run("Copies", func(t *testing.T) { testCopies(t, newStore(t)) })
 	t.Run("SaveNil", func(t *testing.T) { testSaveNil(t, newStore(t)) })
 	t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore(t)) })
+	t.Run("Deleter", func(t *testing.T) { runDeleter(t, newStore) })
 	t.Run("Locker", func(t *testing.T) {
 		s := newStore(t)
 		if _, ok := s.(snapauth.Locker); !ok {
