@@ -43,6 +43,16 @@ type tokenRequest struct {
 	AdditionalInfo map[string]any `json:"additionalInfo,omitempty"`
 }
 
+// secrets returns what the request carries that must never appear in an
+// error: the refresh token and the authorization code.
+func (r tokenRequest) secrets() []string {
+	s := []string{r.RefreshToken}
+	if r.AuthCode != nil {
+		s = append(s, *r.AuthCode)
+	}
+	return s
+}
+
 func httpClient(ctx context.Context, c *http.Client) *http.Client {
 	if c != nil {
 		return c
@@ -130,6 +140,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (*oauth2.Tok
 	}
 	for attempt := 0; ; attempt++ {
 		tok, err, sent := x.once(ctx, body)
+		err = redactError(err, req.secrets()...)
 		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
 			return tok, err
 		}
