@@ -188,8 +188,11 @@ func (x *exchanger) once(ctx context.Context, body []byte) (tok *oauth2.Token, e
 	hreq.Header.Set("X-TIMESTAMP", ts)
 	hreq.Header.Set("X-CLIENT-KEY", x.clientKey)
 	hreq.Header.Set("X-SIGNATURE", x.provider.EncodeSignature(sig))
-	resp, err := httpClient(ctx, x.client).Do(hreq)
+	resp, err := tokenClient(httpClient(ctx, x.client)).Do(hreq)
 	if err != nil {
+		if re := (*redirectError)(nil); errors.As(err, &re) {
+			return nil, re, gotConn.Load()
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("snapauth: token request: %w", context.Cause(ctx)), gotConn.Load()
 		}
