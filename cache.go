@@ -214,7 +214,7 @@ func (s *cachedSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 		return t, nil
 	}
 	s.mu.Unlock()
-	timer := time.NewTimer(time.Until(c.deadline))
+	timer := time.NewTimer(time.Until(c.deadline) + stuckGrace)
 	defer timer.Stop()
 	select {
 	case <-c.done:
@@ -245,6 +245,10 @@ func (s *cachedSource) startLocked() *fetchCall {
 	go s.run(c, pause, s.last, s.rejected)
 	return c
 }
+
+// stuckGrace is how long past a fetch's deadline its waiters still wait
+// for it, so that a fetch that honours its context ends with its own error.
+const stuckGrace = 200 * time.Millisecond
 
 // stuckFetchError is what waiters get when a fetch outlasts FetchTimeout
 // because a layer below ignores its context (a crypto.Signer blocked in

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -123,10 +124,30 @@ func echoServer(t testing.TB, status int) *httptest.Server {
 	return srv
 }
 
-// failingStore saves nothing.
+// jsonEchoServer answers every request with status and a well-formed SNAP
+// answer whose responseMessage echoes the request's body and bearer tokens,
+// as a provider that quotes the refresh token it refuses does
+// ("Invalid refresh token [<refreshToken>]").
+func jsonEchoServer(t testing.TB, status int, code string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		msg := "Invalid Token [" + string(body) + "] [" + r.Header.Get("Authorization") + "] [" + r.Header.Get("Authorization-Customer") + "]"
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"responseCode": code, "responseMessage": msg})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// failingStore saves nothing but the marker of a refresh in flight: the
+// refresh goes out, and the rotated token cannot be saved.
 type failingStore struct{ *snapauth.MemoryStore }
 
-func (failingStore) Save(context.Context, string, *oauth2.Token) error {
+func (s failingStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
+	if t.Extra(snapauth.RefreshingExtra) != nil {
+		return s.MemoryStore.Save(ctx, key, t)
+	}
 	return errors.New("disk full")
 }
 
@@ -213,6 +234,18 @@ func TestNoSecretInOutput(t *testing.T) {
 	_, errs["exchange 500 echoing the request"] = echoCfg.Exchange(ctx, code)
 	echo401 := echoServer(t, 401)
 	_, errs["refresh 401 echoing the request"] = (&snapauth.B2B2CConfig{TokenURL: echo401.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Refresh(ctx, linked.RefreshToken)
+	for _, status := range []int{400, 401, 500} {
+		quoting := jsonEchoServer(t, status, fmt.Sprintf("%d7401", status))
+		quotingCfg := &snapauth.B2B2CConfig{TokenURL: quoting.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		_, errs[fmt.Sprintf("refresh %d quoting the refresh token in responseMessage", status)] = quotingCfg.Refresh(ctx, linked.RefreshToken)
+		_, errs[fmt.Sprintf("exchange %d quoting the auth code in responseMessage", status)] = quotingCfg.Exchange(ctx, code)
+		req, _ := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, custCfg.TokenSource(ctx, linked)), http.MethodPost, quoting.URL+servicePath, strings.NewReader(`{}`))
+		tr := &snapauth.Transport{Source: b2bSrc, ClientSecret: p.clientSecret}
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		errs[fmt.Sprintf("CheckResponse of a %d quoting the bearer tokens", status)] = snapauth.CheckResponse(resp)
+		resp.Body.Close()
+	}
 	spent, err := custCfg.Refresh(ctx, linked.RefreshToken)
 	require.NoError(t, err)
 	sec.addToken(spent)
