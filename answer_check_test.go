@@ -135,3 +135,29 @@ func FuzzDuplicateKey(f *testing.F) {
 		}
 	})
 }
+
+// FuzzRedactText: whatever the text and the secret, no run of redactRun
+// characters of the secret (all of a shorter one) survives redaction.
+func FuzzRedactText(f *testing.F) {
+	f.Add("Invalid refresh token [RT-9f8e7d6c5b4a3928]", "RT-9f8e7d6c5b4a3928")
+	f.Add("aaaaaaaaaaaaaaaa", "aaaaaaaaa")
+	f.Add("[redacted][redacted]", "redacted]")
+	f.Fuzz(func(t *testing.T, text, secret string) {
+		out := redactText(text, []string{secret})
+		if len(secret) < minSecret {
+			if out != text {
+				t.Fatalf("a %d-byte value was redacted", len(secret))
+			}
+			return
+		}
+		if strings.ContainsAny(secret, "[]") {
+			return // a secret sharing the marker's brackets may re-form across it; tokens are base64 or alphanumeric
+		}
+		k := min(len(secret), redactRun)
+		for i := 0; i+k <= len(secret); i++ {
+			if strings.Contains(out, secret[i:i+k]) && !strings.Contains("[redacted]", secret[i:i+k]) {
+				t.Fatalf("%q survives in %q", secret[i:i+k], out)
+			}
+		}
+	})
+}
