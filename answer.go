@@ -37,6 +37,9 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 	}
 	tok := &oauth2.Token{AccessToken: access, TokenType: tokenType(fields["tokenType"])}
 	tok.RefreshToken, _ = fields["refreshToken"].(string)
+	if name := controlChar(tok); name != "" {
+		return nil, newError(status, code, name+" contains a control character")
+	}
 	if at, ok := fields["accessTokenExpiryTime"].(string); ok && at != "" {
 		exp, err := parseISOTime(at)
 		if err != nil {
@@ -45,6 +48,7 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 		tok.Expiry = exp
 		tok.ExpiresIn = int64(exp.Sub(now).Round(time.Second) / time.Second)
 	} else if secs, ok := number(fields["expiresIn"]); ok && secs > 0 {
+		secs = min(secs, maxLifetimeSeconds)
 		tok.ExpiresIn = secs
 		tok.Expiry = now.Add(time.Duration(secs) * time.Second)
 	} else if exp, ok := expiresAt(fields["expiresIn"]); ok {
@@ -54,6 +58,7 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 		tok.ExpiresIn = int64(DefaultLifetime / time.Second)
 		tok.Expiry = now.Add(DefaultLifetime)
 	}
+	clampLifetime(tok, now)
 	delete(fields, "accessToken")
 	delete(fields, "refreshToken")
 	for _, k := range keep {
@@ -64,13 +69,16 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 
 // answerError returns the *Error a SNAP answer stands for, or nil when it is
 // a success: a 2xx status, a JSON object, and a responseCode that, if
-// present, starts with "200". fields and jsonErr are decodeObject's result.
+// present, is seven digits starting with "200". fields and jsonErr are
+// decodeObject's result.
 func answerError(status int, header http.Header, data []byte, fields map[string]any, jsonErr error, now time.Time) *Error {
 	code, message := snapCode(fields)
-	if status >= 200 && status <= 299 && jsonErr == nil && (code == "" || strings.HasPrefix(code, "200")) {
+	if status >= 200 && status <= 299 && jsonErr == nil && isSuccessCode(code) {
 		return nil
 	}
-	if jsonErr != nil && message == "" {
+	if errors.Is(jsonErr, errDuplicateKey) {
+		message = "answer is not a valid SNAP answer: " + jsonErr.Error()
+	} else if jsonErr != nil && message == "" {
 		message = describeNonJSON(header, data)
 	}
 	e := newError(status, code, message)
@@ -88,6 +96,9 @@ func decodeObject(data []byte) (map[string]any, error) {
 	}
 	if m == nil {
 		return nil, errors.New("not a JSON object")
+	}
+	if key := duplicateKey(data); key != "" {
+		return nil, duplicateKeyError(key)
 	}
 	return m, nil
 }

@@ -73,8 +73,9 @@ type B2B2CConfig struct {
 	MaxRetries int
 	// Backoff is the wait before each retry. Nil means DefaultBackoff.
 	Backoff Backoff
-	// FetchTimeout bounds one refresh of a cached source. Zero means
-	// DefaultFetchTimeout.
+	// FetchTimeout bounds one refresh of a cached source, and every
+	// caller's wait for it, even when the signer or the HTTP transport
+	// ignores its context. Zero means DefaultFetchTimeout.
 	FetchTimeout time.Duration
 	// AllowInsecureHTTP permits a plain http TokenURL on a non-loopback host.
 	AllowInsecureHTTP bool

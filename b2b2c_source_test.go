@@ -240,6 +240,14 @@ func TestB2B2CStoredSource(t *testing.T) {
 // TestB2B2CStoredSourceSaveFails: the rotated refresh token survives a
 // failed save: it is in the *StoreError, served from memory, and used for
 // the next refresh.
+// TestB2B2CStoredSourceSaveFails: a replica whose store fails.
+//   - When the refresh cannot even be marked in the store, the refresh token
+//     is not sent at all.
+//   - When the marker is saved but the rotated token's saves fail (retried
+//     with backoff), the new token is a *StoreError's, served from memory;
+//     another replica sharing the store does not send the refresh token the
+//     first one spent, and the first one's next refresh uses its newer
+//     token and repairs the store.
 func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
@@ -250,10 +258,21 @@ func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	tok, err := cfg.Exchange(ctx, "code")
 	require.NoError(t, err)
 	require.NoError(t, store.Save(ctx, "c", tok))
-	store.failSaves(errors.New("redis: connection reset"))
 	src := cfg.StoredTokenSource(ctx, store, "c")
+	other := cfg.StoredTokenSource(ctx, store, "c")
 
 	clock.Advance(15 * time.Minute)
+	store.failSaves(errors.New("redis: connection reset"))
+	_, err = src.Token()
+	require.ErrorContains(t, err, "the refresh token was not sent")
+	require.ErrorContains(t, err, "connection reset")
+	assert.Empty(t, ro.refreshs, "refreshed although the refresh could not be marked")
+
+	store.mu.Lock()
+	store.afterMark = true
+	store.mu.Unlock()
+	clock.Advance(time.Minute) // past the rate limit
+	saves := store.saves.Load()
 	_, err = src.Token()
 	var se *StoreError
 	require.ErrorAs(t, err, &se)
@@ -261,10 +280,18 @@ func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	assert.NotContains(t, err.Error(), "rt-2")
 	assert.NotContains(t, err.Error(), "at-2")
 	assert.ErrorContains(t, err, "connection reset")
+	assert.EqualValues(t, 1+saveRetries, store.saves.Load()-saves, "the marker, then the rotated token's save tried %d times", saveRetries)
 
 	got, err := src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "at-2", got.AccessToken)
+
+	// The other replica finds rt-1 marked in flight and does not send it.
+	_, err = other.Token()
+	var busy *refreshInFlightError
+	require.ErrorAs(t, err, &busy)
+	assert.ErrorIs(t, err, ErrTemporary)
+	assert.Equal(t, []string{"rt-1"}, ro.refreshs, "the other replica sent the spent refresh token")
 
 	store.failSaves(nil)
 	clock.Advance(15 * time.Minute)
@@ -272,6 +299,13 @@ func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "at-3", got.AccessToken)
 	assert.Equal(t, []string{"rt-1", "rt-2"}, ro.refreshs, "refreshed with the spent token from the store")
+	held, err := store.Load(ctx, "c")
+	require.NoError(t, err)
+	assert.Equal(t, "rt-3", held.RefreshToken)
+	assert.Nil(t, held.Extra(RefreshingExtra), "the store still marks a refresh in flight")
+	got, err = other.Token()
+	require.NoError(t, err)
+	assert.Equal(t, "at-3", got.AccessToken, "the other replica picks up the repaired store")
 }
 
 func TestAuthCodeURL(t *testing.T) {

@@ -55,7 +55,10 @@ type B2BConfig struct {
 	// Backoff is the wait before each retry. Nil means DefaultBackoff.
 	Backoff Backoff
 	// FetchTimeout bounds one fetch of a cached source, retries included; the
-	// fetch runs on for other callers when one caller gives up. Zero means
+	// fetch runs on for other callers when one caller gives up. It bounds
+	// every caller's wait too, even when the signer or the HTTP transport
+	// ignores its context (then callers get an error matching ErrTemporary
+	// and no second fetch starts until the stuck one returns). Zero means
 	// DefaultFetchTimeout.
 	FetchTimeout time.Duration
 	// AllowInsecureHTTP permits a plain http TokenURL on a non-loopback host.
@@ -92,8 +95,10 @@ func (c *B2BConfig) Token(ctx context.Context) (*oauth2.Token, error) {
 
 // TokenSource returns a source that caches the token in memory and renews it
 // before it expires. The cached token is read without a lock; when it is due,
-// exactly one fetch runs however many goroutines ask, and each caller of
-// TokenContext can give up on its own context. ctx supplies the HTTP client
+// exactly one fetch runs however many goroutines ask, callers get the
+// still-valid token meanwhile, and each caller of TokenContext waiting for an
+// expired one can give up on its own context. Fetches are at least
+// MinRenewInterval apart. ctx supplies the HTTP client
 // (oauth2.HTTPClient); its cancellation does not stop later fetches.
 // The source implements ContextTokenSource and TokenInvalidator.
 func (c *B2BConfig) TokenSource(ctx context.Context) oauth2.TokenSource {

@@ -77,14 +77,17 @@ type cachedSource struct {
 
 	cur atomic.Pointer[cachedToken] // the token handed out, nil when dropped
 
-	// after schedules the drop of a cached token when it is due; nil means
-	// time.AfterFunc (Customers shares one timer among its sources).
+	// after schedules the renewal mark of a cached token when it is due;
+	// nil means time.AfterFunc (Customers shares one timer among its
+	// sources).
 	after func(d time.Duration, f func()) stopper
 
-	mu       sync.Mutex
-	call     *fetchCall    // the fetch in flight, if any
-	last     *oauth2.Token // newest token ever held
-	rejected string        // access token reported invalid
+	mu        sync.Mutex
+	call      *fetchCall    // the fetch in flight, if any
+	last      *oauth2.Token // newest token ever held
+	rejected  string        // access token reported invalid
+	lastStart time.Time     // when the last fetch started (real clock)
+	lastClock time.Time     // the same on the source's clock
 
 	obs observer // where the source reports its fetches; zero: nowhere
 }
@@ -94,20 +97,24 @@ type cachedToken struct {
 	tok     *oauth2.Token
 	renewAt time.Time
 	forever bool // the token has no expiry
-	// timed says a timer drops this entry from the source when it is due
-	// (real clock only), so that while it is cached it is fresh and the hot
-	// path reads no clock.
+	// timed says a timer replaces this entry with a due one when it is due
+	// (real clock only), so that while it is cached and not due it is fresh
+	// and the hot path reads no clock.
 	timed bool
+	// due says the renewal time has passed: the token is still handed out,
+	// until its expiry, while one renewal runs.
+	due   bool
 	timer stopper // read and written with the source's mu held
 }
 
 // stopper is a scheduled call that can be cancelled, such as a *time.Timer.
 type stopper interface{ Stop() bool }
 
-// valid returns the cached token if it can be handed out, else nil.
+// valid returns the cached token if it can be handed out without renewing
+// it, else nil.
 func (s *cachedSource) valid() *oauth2.Token {
 	c := s.cur.Load()
-	if c == nil {
+	if c == nil || c.due {
 		return nil
 	}
 	if c.timed || c.forever || s.fresh.before(c.renewAt) {
@@ -116,9 +123,26 @@ func (s *cachedSource) valid() *oauth2.Token {
 	return nil
 }
 
-// set caches t (nil drops the cached token). It is called with s.mu held,
-// or before the source is shared.
-func (s *cachedSource) set(t *oauth2.Token) {
+// stillValid returns the cached token if it is due for renewal but has not
+// expired yet, so that callers get it while the renewal runs; else nil.
+func (s *cachedSource) stillValid() *oauth2.Token {
+	c := s.cur.Load()
+	if c == nil || c.tok.AccessToken == "" {
+		return nil
+	}
+	if c.forever || s.fresh.clock().Before(c.tok.Expiry) {
+		return c.tok
+	}
+	return nil
+}
+
+// set caches t (nil drops the cached token). fetched says t was just
+// obtained by a fetch: it is then handed out for at least MinRenewInterval
+// even if it is due on arrival, so that a token that is born due (expiry in
+// the past, a lifetime shorter than the early-refresh margin, a clock ahead
+// of the provider's) does not make every call fetch again. It is called with
+// s.mu held, or before the source is shared.
+func (s *cachedSource) set(t *oauth2.Token, fetched bool) {
 	var c *cachedToken
 	var wait time.Duration
 	switch {
@@ -129,28 +153,37 @@ func (s *cachedSource) set(t *oauth2.Token) {
 		c = &cachedToken{tok: t, forever: true}
 	default:
 		c = &cachedToken{tok: t, renewAt: s.fresh.renewAt(t)}
+		if fetched {
+			if hold := s.fresh.clock().Add(MinRenewInterval); c.renewAt.Before(hold) {
+				c.renewAt = hold
+			}
+		}
 		if s.fresh.now == nil {
 			wait = time.Until(c.renewAt)
 			c.timed = wait > 0
+			c.due = !c.timed
 		}
 	}
 	if old := s.cur.Swap(c); old != nil && old.timer != nil {
 		old.timer.Stop()
 	}
 	if c != nil && c.timed {
-		drop := func() { s.cur.CompareAndSwap(c, nil) }
+		markDue := func() { s.cur.CompareAndSwap(c, &cachedToken{tok: c.tok, renewAt: c.renewAt, due: true}) }
 		if s.after != nil {
-			c.timer = s.after(wait, drop)
+			c.timer = s.after(wait, markDue)
 		} else {
-			c.timer = time.AfterFunc(wait, drop)
+			c.timer = time.AfterFunc(wait, markDue)
 		}
 	}
 }
 
 type fetchCall struct {
 	done chan struct{}
-	tok  *oauth2.Token
-	err  error
+	// deadline is when waiters stop waiting: the fetch's start (after the
+	// rate limit's pause) plus FetchTimeout, whatever the fetch does.
+	deadline time.Time
+	tok      *oauth2.Token
+	err      error
 }
 
 func newCachedSource(ctx context.Context, fetch fetchFunc, fresh freshness, timeout time.Duration, initial *oauth2.Token) *cachedSource {
@@ -162,7 +195,7 @@ func newCachedSource(ctx context.Context, fetch fetchFunc, fresh freshness, time
 	}
 	s := &cachedSource{ctx: context.WithoutCancel(ctx), fetch: fetch, fresh: fresh, timeout: timeout, last: initial}
 	if fresh.fresh(initial) {
-		s.set(initial)
+		s.set(initial, false)
 	}
 	return s
 }
@@ -173,7 +206,9 @@ func (s *cachedSource) Token() (*oauth2.Token, error) {
 }
 
 // TokenContext returns a valid token. If a fetch is needed it waits for it
-// until ctx ends; the fetch itself goes on for the other callers.
+// until ctx ends or FetchTimeout passes; the fetch itself goes on for the
+// other callers. While a token that is due for renewal has not expired, it
+// is handed out at once and the renewal runs in the background.
 func (s *cachedSource) TokenContext(ctx context.Context) (*oauth2.Token, error) {
 	if t := s.valid(); t != nil {
 		return t, nil
@@ -185,23 +220,69 @@ func (s *cachedSource) TokenContext(ctx context.Context) (*oauth2.Token, error) 
 	}
 	c := s.call
 	if c == nil {
-		c = &fetchCall{done: make(chan struct{})}
-		s.call = c
-		go s.run(ctx, c, s.last, s.rejected)
+		c = s.startLocked(ctx)
+	}
+	if t := s.stillValid(); t != nil {
+		s.mu.Unlock()
+		return t, nil
 	}
 	s.mu.Unlock()
+	timer := time.NewTimer(time.Until(c.deadline) + stuckGrace)
+	defer timer.Stop()
 	select {
 	case <-c.done:
 		return c.tok, c.err
 	case <-ctx.Done():
 		return nil, fmt.Errorf("snapauth: gave up waiting for a token: %w", context.Cause(ctx))
+	case <-timer.C:
+		return nil, &stuckFetchError{timeout: s.timeout}
 	}
 }
 
-// run fetches for the caller that started c, with that caller's context
-// values (its trace span) but not its cancellation: see fetchContext.
-func (s *cachedSource) run(caller context.Context, c *fetchCall, last *oauth2.Token, rejected string) {
-	ctx, cancel := context.WithTimeout(s.fetchContext(caller), s.timeout)
+// startLocked starts a fetch, at least MinRenewInterval after the previous
+// one started, so that nothing (a token rejected at once, a failing
+// provider, a caller retrying in a loop) makes a source fetch in a tight
+// loop. It is called with s.mu held.
+//
+// The interval is measured on the real clock, unless the source's own clock
+// (Now, in tests) has moved on by MinRenewInterval already. The fetch runs
+// with the values of caller's context (its trace span) but not its
+// cancellation: see fetchContext.
+func (s *cachedSource) startLocked(caller context.Context) *fetchCall {
+	now, clock := time.Now(), s.fresh.clock()
+	var pause time.Duration
+	if clock.Sub(s.lastClock) < MinRenewInterval {
+		pause = max(0, s.lastStart.Add(MinRenewInterval).Sub(now))
+	}
+	s.lastStart, s.lastClock = now.Add(pause), clock.Add(pause)
+	c := &fetchCall{done: make(chan struct{}), deadline: s.lastStart.Add(s.timeout)}
+	s.call = c
+	go s.run(caller, c, pause, s.last, s.rejected)
+	return c
+}
+
+// stuckGrace is how long past a fetch's deadline its waiters still wait
+// for it, so that a fetch that honours its context ends with its own error.
+const stuckGrace = 200 * time.Millisecond
+
+// stuckFetchError is what waiters get when a fetch outlasts FetchTimeout
+// because a layer below ignores its context (a crypto.Signer blocked in
+// Sign, a transport that does not watch the context). The fetch is left to
+// finish on its own; no second one starts meanwhile.
+type stuckFetchError struct{ timeout time.Duration }
+
+func (e *stuckFetchError) Error() string {
+	return fmt.Sprintf("snapauth: token fetch did not finish within FetchTimeout (%v): the signer or HTTP transport below does not honour its context", e.timeout)
+}
+func (e *stuckFetchError) Unwrap() error        { return context.DeadlineExceeded }
+func (e *stuckFetchError) Is(target error) bool { return target == ErrTemporary }
+
+func (s *cachedSource) run(caller context.Context, c *fetchCall, pause time.Duration, last *oauth2.Token, rejected string) {
+	if pause > 0 {
+		t := time.NewTimer(pause)
+		<-t.C
+	}
+	ctx, cancel := context.WithDeadline(s.fetchContext(caller), c.deadline)
 	defer cancel()
 	tok, err := s.fetch(ctx, last, rejected)
 	s.fetched(ctx, last, tok, err)
@@ -211,7 +292,7 @@ func (s *cachedSource) run(caller context.Context, c *fetchCall, last *oauth2.To
 	}
 	s.mu.Lock()
 	if tok != nil {
-		s.set(tok)
+		s.set(tok, true)
 		s.last = tok
 		s.rejected = ""
 	}
@@ -242,7 +323,7 @@ func (s *cachedSource) Invalidate(t *oauth2.Token) {
 	}
 	s.mu.Lock()
 	if c := s.cur.Load(); c != nil && c.tok.AccessToken == t.AccessToken {
-		s.set(nil)
+		s.set(nil, false)
 	}
 	s.rejected = t.AccessToken
 	s.mu.Unlock()

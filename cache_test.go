@@ -87,12 +87,35 @@ func TestCacheEarlyRefresh(t *testing.T) {
 			assert.Equal(t, "t1", tok.AccessToken, "renewed too early")
 			assert.Equal(t, int64(1), p.hits.Load())
 
-			clock.Advance(2 * time.Second)
+			// Due: the still-valid token is handed out at once while one
+			// renewal runs in the background.
+			clock.Advance(1500 * time.Millisecond)
+			tok, err = src.Token()
+			require.NoError(t, err)
+			assert.Equal(t, "t1", tok.AccessToken, "the still-valid token while the renewal runs")
+			waitRenewal(t, src)
 			tok, err = src.Token()
 			require.NoError(t, err)
 			assert.Equal(t, "t2", tok.AccessToken, "not renewed in time")
 			assert.Equal(t, int64(2), p.hits.Load())
 		})
+	}
+}
+
+// waitRenewal waits until the fetch src has in flight, if any, is done.
+func waitRenewal(t testing.TB, src oauth2.TokenSource) {
+	t.Helper()
+	s := src.(*cachedSource)
+	s.mu.Lock()
+	c := s.call
+	s.mu.Unlock()
+	if c == nil {
+		return
+	}
+	select {
+	case <-c.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the renewal did not finish")
 	}
 }
 
@@ -262,4 +285,65 @@ func TestCacheInvalidate(t *testing.T) {
 	require.NoError(t, err)
 	assert.Same(t, t2, got)
 	assert.Equal(t, int64(2), p.hits.Load())
+}
+
+// TestCacheNoStallAtRenewal measures the slowest Token() while one renewal
+// runs: 16 goroutines keep asking, every 100 µs each, a source whose token is due (inside the
+// early-refresh margin, not expired) while its fetch takes fetchLatency. They
+// must get the still-valid token at once, so the slowest call is far below
+// the fetch's own latency; the ratio is logged (BENCHMARKS.md reports it).
+func TestCacheNoStallAtRenewal(t *testing.T) {
+	const fetchLatency = 200 * time.Millisecond
+	var fetches atomic.Int64
+	fetch := func(ctx context.Context, _ *oauth2.Token, _ string) (*oauth2.Token, error) {
+		n := fetches.Add(1)
+		latency := time.NewTimer(fetchLatency) // the provider's answer time, not a synchronisation
+		defer latency.Stop()
+		select {
+		case <-latency.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		return &oauth2.Token{AccessToken: fmt.Sprintf("t%d", n+1), ExpiresIn: 10, Expiry: time.Now().Add(10 * time.Second)}, nil
+	}
+	// Real clock: due 1 s before its expiry (the margin of a 10 s token),
+	// so the timer has already marked it due.
+	first := &oauth2.Token{AccessToken: "t1", ExpiresIn: 10, Expiry: time.Now().Add(500 * time.Millisecond)}
+	s := newCachedSource(context.Background(), fetch, freshness{}, time.Minute, nil)
+	s.mu.Lock()
+	s.set(first, false)
+	s.mu.Unlock()
+
+	var slowest atomic.Int64
+	var calls atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range 16 {
+		wg.Go(func() {
+			pace := time.NewTicker(100 * time.Microsecond) // callers at a steady rate, not spinning on 2 cores
+			defer pace.Stop()
+			for i := 0; i < 100_000; i++ {
+				<-pace.C
+				t0 := time.Now()
+				tok, err := s.Token()
+				d := int64(time.Since(t0))
+				calls.Add(1)
+				for old := slowest.Load(); d > old && !slowest.CompareAndSwap(old, d); old = slowest.Load() {
+				}
+				if err != nil || tok.AccessToken != "t1" {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	renewal := time.Since(start)
+	tok, err := s.Token()
+	require.NoError(t, err)
+	require.Equal(t, "t2", tok.AccessToken)
+	require.EqualValues(t, 1, fetches.Load(), "one renewal for all callers")
+	ratio := float64(slowest.Load()) / float64(fetchLatency)
+	t.Logf("renewal of %v: %d Token() calls, slowest %v = %.4f of the fetch latency (%v)",
+		renewal.Round(time.Millisecond), calls.Load(), time.Duration(slowest.Load()), ratio, fetchLatency)
+	require.Less(t, ratio, 0.25, "a caller waited for the renewal")
 }

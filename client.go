@@ -3,9 +3,7 @@ package snapauth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strings"
 
 	"golang.org/x/oauth2"
 )
@@ -59,12 +57,8 @@ func (c *B2BConfig) Client(ctx context.Context, t *Transport) *http.Client {
 // http.Client default of at most 10 redirects).
 func sameOriginRedirect(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		first := via[0].URL
-		if !strings.EqualFold(req.URL.Host, first.Host) {
-			return fmt.Errorf("snapauth: refusing to follow a redirect from host %q to host %q", first.Host, req.URL.Host)
-		}
-		if first.Scheme == "https" && req.URL.Scheme != "https" {
-			return errors.New("snapauth: refusing to follow a redirect from https to " + req.URL.Scheme)
+		if err := checkOrigin(via[0].URL, req.URL); err != nil {
+			return err
 		}
 		if next != nil {
 			return next(req, via)

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -142,4 +143,25 @@ func TestB2BConfigClientNilTransport(t *testing.T) {
 	client = cfg.Client(context.Background(), orig)
 	assert.Nil(t, orig.Source, "the caller's transport is not modified")
 	assert.Equal(t, DOKU, client.Transport.(*Transport).Provider)
+}
+
+func TestCheckOrigin(t *testing.T) {
+	u := func(s string) *url.URL { v, err := url.Parse(s); require.NoError(t, err); return v }
+	for _, ok := range [][2]string{
+		{"https://a.example/x", "https://a.example/y"},
+		{"https://a.example/x", "https://A.EXAMPLE/y"},
+		{"http://a.example/x", "https://a.example/y"},
+		{"http://127.0.0.1:8080/x", "http://127.0.0.1:8080/y?z"},
+	} {
+		require.NoError(t, checkOrigin(u(ok[0]), u(ok[1])), "%s -> %s", ok[0], ok[1])
+	}
+	for _, bad := range [][2]string{
+		{"https://a.example/x", "http://a.example/x"},
+		{"https://a.example/x", "https://b.example/x"},
+		{"https://a.example/x", "https://a.example:8443/x"},
+		{"http://127.0.0.1:8080/x", "http://localhost:8080/x"},
+	} {
+		err := checkOrigin(u(bad[0]), u(bad[1]))
+		require.ErrorContains(t, err, "snapauth: refusing to follow a redirect", "%s -> %s", bad[0], bad[1])
+	}
 }

@@ -254,7 +254,8 @@ func TestCustomersBadInput(t *testing.T) {
 	require.ErrorContains(t, err, "Config is nil")
 }
 
-// failingStore is a MemoryStore whose Saves fail while fail is set.
+// failingStore is a MemoryStore whose Saves of a refreshed token fail while
+// fail is set: the store breaks after the refresh was marked and sent.
 type failingStore struct {
 	*snapauth.MemoryStore
 	mu   sync.Mutex
@@ -265,7 +266,8 @@ func (s *failingStore) Save(ctx context.Context, key string, t *oauth2.Token) er
 	s.mu.Lock()
 	fail := s.fail
 	s.mu.Unlock()
-	if fail {
+	marked, _ := t.Extra(snapauth.RefreshingExtra).(string)
+	if fail && marked == "" && t.AccessToken != "" {
 		return errors.New("disk full")
 	}
 	return s.MemoryStore.Save(ctx, key, t)

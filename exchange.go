@@ -45,6 +45,16 @@ type tokenRequest struct {
 	AdditionalInfo map[string]any `json:"additionalInfo,omitempty"`
 }
 
+// secrets returns what the request carries that must never appear in an
+// error: the refresh token and the authorization code.
+func (r tokenRequest) secrets() []string {
+	s := []string{r.RefreshToken}
+	if r.AuthCode != nil {
+		s = append(s, *r.AuthCode)
+	}
+	return s
+}
+
 func httpClient(ctx context.Context, c *http.Client) *http.Client {
 	if c != nil {
 		return c
@@ -133,6 +143,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (tok *oauth2
 	for attempt := 0; ; attempt++ {
 		ev.sending(attempt + 1)
 		tok, err, sent := x.once(ctx, body, contentType)
+		err = redactError(err, req.secrets()...)
 		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
 			return tok, err
 		}
@@ -182,8 +193,11 @@ func (x *exchanger) once(ctx context.Context, body []byte, contentType string) (
 	hreq.Header.Set("X-CLIENT-KEY", x.clientKey)
 	hreq.Header.Set("X-SIGNATURE", x.provider.EncodeSignature(sig))
 	x.headers.set(x.provider, hreq.Header)
-	resp, err := httpClient(ctx, x.client).Do(hreq)
+	resp, err := tokenClient(httpClient(ctx, x.client)).Do(hreq)
 	if err != nil {
+		if re := (*redirectError)(nil); errors.As(err, &re) {
+			return nil, re, gotConn.Load()
+		}
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("snapauth: token request: %w", context.Cause(ctx)), gotConn.Load()
 		}

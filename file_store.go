@@ -115,7 +115,9 @@ func (s *FileStore) Path(key string) string {
 }
 
 // Load returns the token stored under key, or ErrNoToken if its file does
-// not exist. A file that cannot be decoded is an error naming the file.
+// not exist. A file that cannot be decoded is an error naming the file, and
+// so is a file its group or others may read or write (Save writes 0600): its
+// tokens may have been read, or planted.
 func (s *FileStore) Load(ctx context.Context, key string) (*oauth2.Token, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -129,6 +131,9 @@ func (s *FileStore) Load(ctx context.Context, key string) (*oauth2.Token, error)
 		return nil, fmt.Errorf("snapauth: reading token file: %w", err)
 	}
 	defer f.Close()
+	if err := checkTokenFileMode(f, path); err != nil {
+		return nil, err
+	}
 	data, err := io.ReadAll(io.LimitReader(f, maxTokenData+1))
 	if err != nil {
 		return nil, fmt.Errorf("snapauth: reading token file %s: %w", path, err)
@@ -225,4 +230,22 @@ func (s *FileStore) Lock(ctx context.Context, key string) (unlock func(), err er
 			unlockLocal()
 		})
 	}, nil
+}
+
+// checkTokenFileMode refuses a token file that is not a regular file or that
+// its group or others may access (skipped on Windows, where modes do not
+// describe access).
+func checkTokenFileMode(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("snapauth: reading token file %s: %w", path, err)
+	}
+	if !fi.Mode().IsRegular() {
+		return fmt.Errorf("snapauth: token file %s is not a regular file", path)
+	}
+	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("snapauth: token file %s has mode %#o, open to its group or others; its tokens may have been read: "+
+			"revoke them if so, then chmod 600 %s", path, fi.Mode().Perm(), path)
+	}
+	return nil
 }

@@ -213,7 +213,7 @@ func (d *docProvider) tokenAnswer(path string) map[string]any {
 	d.rotated++
 	n := d.rotated
 	d.mu.Unlock()
-	exp := "2031-05-05T06:07:08" + d.spec.expiryZone
+	exp := docExpiryText(d.spec.expiryZone)
 	return map[string]any{
 		"responseCode": "2007400", "accessToken": fmt.Sprintf("customer-%d", n), "tokenType": "Bearer",
 		"accessTokenExpiryTime": exp, "refreshToken": fmt.Sprintf("rt-%d", n), "refreshTokenExpiryTime": exp,
@@ -298,7 +298,7 @@ func TestProfilesOnTheWire(t *testing.T) {
 			require.NoError(t, err)
 			tok, err := b2b2c.Exchange(ctx, "the-binding-code")
 			require.NoError(t, err)
-			exp, _ := time.Parse(time.RFC3339, "2031-05-05T06:07:08"+spec.expiryZone)
+			exp, _ := time.Parse(time.RFC3339, docExpiryText(spec.expiryZone))
 			assert.True(t, tok.Expiry.Equal(exp), "expiry %v read from %s", tok.Expiry, spec.expiryZone)
 			src := b2b2c.TokenSource(ctx, tok)
 			inv := src.(TokenInvalidator)
@@ -349,4 +349,18 @@ func TestProfilesOnTheWire(t *testing.T) {
 			assert.NotEqual(t, get.header.Get("X-EXTERNAL-ID"), post.header.Get("X-EXTERNAL-ID"))
 		})
 	}
+}
+
+// docExpiry is the expiry the documentation doubles answer: a few hours
+// ahead, well inside MaxLifetime.
+var docExpiry = time.Now().Add(3 * time.Hour).Truncate(time.Second)
+
+// docExpiryText writes docExpiry as an ISO 8601 time in zone ("Z",
+// "+07:00", "+00:00"), as the provider's documentation shows it.
+func docExpiryText(zone string) string {
+	at, err := time.Parse(time.RFC3339, "2000-01-01T00:00:00"+zone)
+	if err != nil {
+		panic(err)
+	}
+	return docExpiry.In(at.Location()).Format("2006-01-02T15:04:05") + zone
 }

@@ -35,6 +35,20 @@ const (
 	DefaultMaxRetries = 2
 	// DefaultLifetime is assumed for a token whose answer gives no expiry.
 	DefaultLifetime = 15 * time.Minute
+	// MinRenewInterval bounds how often a cached source fetches: a fetch
+	// starts at least MinRenewInterval after the previous one started, and a
+	// token just fetched is handed out for at least MinRenewInterval, even
+	// one that is due on arrival (an expiry in the past, a lifetime shorter
+	// than the early-refresh margin, a local clock ahead of the provider's).
+	// So no token answer, failure or rejection can make a source fetch (or,
+	// for B2B2C, rotate its refresh token) in a tight loop: at most one
+	// fetch per source per MinRenewInterval.
+	MinRenewInterval = time.Second
+	// MaxLifetime is the longest lifetime a token is given: an expiresIn or
+	// accessTokenExpiryTime further away than that is read as MaxLifetime
+	// from now, so that an absurd value can neither overflow into an expiry
+	// in the past nor keep a token forever.
+	MaxLifetime = 366 * 24 * time.Hour
 )
 
 // Backoff returns how long to wait before retry number attempt (1 for the

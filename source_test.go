@@ -394,6 +394,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 	store.failSaves(nil)
 	require.NoError(t, store.Save(ctx, "customer-1", tok))
 	store.failSaves(errors.New("read-only"))
+	store.afterMark = true
 	clock.Advance(20 * time.Minute)
 	_, err = storeErrSrc.Token() // refresh works, save fails: *StoreError
 	var se *StoreError

@@ -12,11 +12,20 @@ import (
 )
 
 // lockFile takes an exclusive flock on path (created with mode 0600),
-// polling every lockPoll until it is held or ctx ends.
+// polling every lockPoll until it is held or ctx ends. A symbolic link at
+// path (dangling or not) is refused, never followed: following it would
+// create or lock a file outside the store's directory.
 func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|syscall.O_NOFOLLOW, 0o600)
+	if errors.Is(err, syscall.ELOOP) || errors.Is(err, syscall.EMLINK) { // EMLINK: FreeBSD's O_NOFOLLOW
+		return nil, fmt.Errorf("snapauth: lock file %s is a symbolic link; refusing to follow it (remove it)", path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("snapauth: opening lock file: %w", err)
+	}
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, fmt.Errorf("snapauth: lock file %s is not a regular file", path)
 	}
 	fd := int(f.Fd())
 	var timer *time.Timer

@@ -22,8 +22,11 @@ type srcStore struct {
 	*MemoryStore
 	mu      sync.Mutex
 	saveErr error
-	saves   atomic.Int64
-	locks   atomic.Int64
+	// afterMark makes saveErr hit only the saves of rotated tokens, not
+	// those marking a refresh in flight (RefreshingExtra).
+	afterMark bool
+	saves     atomic.Int64
+	locks     atomic.Int64
 }
 
 func newSrcStore() *srcStore { return &srcStore{MemoryStore: NewMemoryStore()} }
@@ -38,6 +41,9 @@ func (s *srcStore) Save(ctx context.Context, key string, t *oauth2.Token) error 
 	s.saves.Add(1)
 	s.mu.Lock()
 	err := s.saveErr
+	if s.afterMark && t.Extra(RefreshingExtra) != nil {
+		err = nil
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
@@ -134,4 +140,37 @@ func (failingStore) Load(context.Context, string) (*oauth2.Token, error) {
 }
 func (failingStore) Save(context.Context, string, *oauth2.Token) error {
 	return errors.New("store is down")
+}
+
+// TestNewestBySequence: the newest token is the one obtained last
+// (SequenceExtra), not the one expiring last: a provider that shortens
+// lifetimes issues newer tokens that expire sooner.
+func TestNewestBySequence(t *testing.T) {
+	now := time.Now()
+	tok := func(rt string, seq int64, life time.Duration) *oauth2.Token {
+		t := &oauth2.Token{AccessToken: "at-" + rt, RefreshToken: rt, Expiry: now.Add(life)}
+		if seq == 0 {
+			return t
+		}
+		return withOrder(t, seq, "")
+	}
+	older, newer := tok("rt-1", 7, time.Hour), tok("rt-2", 8, time.Minute)
+	assert.Same(t, newer, newest(newer, older), "the store's newer token, expiring sooner")
+	assert.Same(t, newer, newest(older, newer), "this replica's newer token, the store lost the update")
+	relinked := tok("rt-new", 0, 10*time.Minute)
+	assert.Same(t, relinked, newest(relinked, newer), "a token saved by hand (a relink) wins")
+	tie := withOrder(newer, 8, "other 2026-01-01T00:00:00Z")
+	assert.Same(t, tie, newest(tie, newer), "on a tie the store's copy, with its marker, wins")
+	a, b := tok("a", 0, time.Hour), tok("b", 0, time.Minute)
+	assert.Same(t, a, newest(b, a), "without sequences the later expiry wins, as before")
+	assert.Same(t, a, newest(nil, a))
+	assert.Same(t, a, newest(a, nil))
+
+	// The encoding keeps the sequence and the marker.
+	data, err := MarshalToken(tie)
+	require.NoError(t, err)
+	back, err := UnmarshalToken(data)
+	require.NoError(t, err)
+	assert.EqualValues(t, 8, sequence(back))
+	assert.Equal(t, "other 2026-01-01T00:00:00Z", back.Extra(RefreshingExtra))
 }

@@ -12,7 +12,9 @@ import (
 
 // StoredExtras are the names of the token extras (oauth2.Token.Extra) that a
 // TokenStore persists beside the token's own fields.
-var StoredExtras = []string{"refreshTokenExpiryTime", "accessTokenExpiryTime", "responseCode", "responseMessage", "additionalInfo"}
+// SequenceExtra and RefreshingExtra are how stored sources order tokens and
+// mark a refresh in flight across replicas.
+var StoredExtras = []string{"refreshTokenExpiryTime", "accessTokenExpiryTime", "responseCode", "responseMessage", "additionalInfo", SequenceExtra, RefreshingExtra}
 
 // TokenFormatVersion is the version of the JSON encoding written by
 // MarshalToken. UnmarshalToken refuses any other version.

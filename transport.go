@@ -140,8 +140,18 @@ const maxErrorBody = 64 << 10
 // RoundTrip signs req and sends it through Base, following the
 // http.RoundTripper rules: req is not modified and its body is closed, also
 // when an error is returned. A body that is not JSON is an error and nothing
-// is sent. Errors from the token sources are returned wrapped.
+// is sent. Errors from the token sources are returned wrapped. A request
+// that net/http made by following a redirect (req.Response is set) to
+// another host, or from https to http, is refused with an error and nothing
+// is sent, whatever the client's CheckRedirect: the signature and the
+// tokens never reach a host the caller did not name.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := checkRedirected(req); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	body, err := readRequestBody(req)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -123,10 +124,30 @@ func echoServer(t testing.TB, status int) *httptest.Server {
 	return srv
 }
 
-// failingStore saves nothing.
+// jsonEchoServer answers every request with status and a well-formed SNAP
+// answer whose responseMessage echoes the request's body and bearer tokens,
+// as a provider that quotes the refresh token it refuses does
+// ("Invalid refresh token [<refreshToken>]").
+func jsonEchoServer(t testing.TB, status int, code string) *httptest.Server {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		msg := "Invalid Token [" + string(body) + "] [" + r.Header.Get("Authorization") + "] [" + r.Header.Get("Authorization-Customer") + "]"
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"responseCode": code, "responseMessage": msg})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// failingStore saves nothing but the marker of a refresh in flight: the
+// refresh goes out, and the rotated token cannot be saved.
 type failingStore struct{ *snapauth.MemoryStore }
 
-func (failingStore) Save(context.Context, string, *oauth2.Token) error {
+func (s failingStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
+	if t.Extra(snapauth.RefreshingExtra) != nil {
+		return s.MemoryStore.Save(ctx, key, t)
+	}
 	return errors.New("disk full")
 }
 
@@ -215,6 +236,18 @@ func TestNoSecretInOutput(t *testing.T) {
 	_, errs["exchange 500 echoing the request"] = echoCfg.Exchange(ctx, code)
 	echo401 := echoServer(t, 401)
 	_, errs["refresh 401 echoing the request"] = (&snapauth.B2B2CConfig{TokenURL: echo401.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Refresh(ctx, linked.RefreshToken)
+	for _, status := range []int{400, 401, 500} {
+		quoting := jsonEchoServer(t, status, fmt.Sprintf("%d7401", status))
+		quotingCfg := &snapauth.B2B2CConfig{TokenURL: quoting.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		_, errs[fmt.Sprintf("refresh %d quoting the refresh token in responseMessage", status)] = quotingCfg.Refresh(ctx, linked.RefreshToken)
+		_, errs[fmt.Sprintf("exchange %d quoting the auth code in responseMessage", status)] = quotingCfg.Exchange(ctx, code)
+		req, _ := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, custCfg.TokenSource(ctx, linked)), http.MethodPost, quoting.URL+servicePath, strings.NewReader(`{}`))
+		tr := &snapauth.Transport{Source: b2bSrc, ClientSecret: p.clientSecret}
+		resp, err := tr.RoundTrip(req)
+		require.NoError(t, err)
+		errs[fmt.Sprintf("CheckResponse of a %d quoting the bearer tokens", status)] = snapauth.CheckResponse(resp)
+		resp.Body.Close()
+	}
 	spent, err := custCfg.Refresh(ctx, linked.RefreshToken)
 	require.NoError(t, err)
 	sec.addToken(spent)
@@ -355,6 +388,37 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 	customer := custCfg.TokenSource(ctx, linked)
 
 	permissive := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }}
+	// redirected sends, with each redirect status, a call the front
+	// redirects to the thief, which must fail, and one it redirects within
+	// the provider's host, which must be followed and signed afresh; then
+	// it checks that the thief received nothing.
+	redirected := func(t *testing.T, client *http.Client) {
+		for _, status := range []int{301, 302, 303, 307, 308} {
+			req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
+				fmt.Sprintf("%s%s?redirect=%d", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
+			require.NoError(t, err)
+			resp, err := client.Do(req)
+			require.Error(t, err, "a redirect to another host is an error")
+			if resp != nil { // net/http returns the redirect, body closed, with the error
+				require.Equal(t, status, resp.StatusCode)
+			}
+			require.Contains(t, err.Error(), "snapauth: refusing to follow a redirect")
+
+			req, err = http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
+				fmt.Sprintf("%s%s?redirect=%d&same=1", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
+			require.NoError(t, err)
+			resp, err = client.Do(req)
+			require.NoError(t, err)
+			resp.Body.Close()
+			require.Equal(t, http.StatusOK, resp.StatusCode, "a redirect within the provider's host is followed, signed afresh")
+		}
+		leaked.Range(func(k, v any) bool {
+			t.Errorf("the other host received %s: %q", k, v)
+			return true
+		})
+		require.Zero(t, stolen.Load(), "requests that reached the other host")
+		require.Zero(t, p.sigRejected.Load())
+	}
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
@@ -364,53 +428,99 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
-			client := b2b.Client(tc.ctx, &snapauth.Transport{ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID})
-			for _, status := range []int{301, 302, 303, 307, 308} {
-				req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
-					fmt.Sprintf("%s%s?redirect=%d", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
-				require.NoError(t, err)
-				resp, err := client.Do(req)
-				require.Error(t, err, "a redirect to another host is an error")
-				if resp != nil { // net/http returns the redirect, body closed, with the error
-					require.Equal(t, status, resp.StatusCode)
-				}
-				require.Contains(t, err.Error(), "snapauth: refusing to follow a redirect")
-
-				req, err = http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost,
-					fmt.Sprintf("%s%s?redirect=%d&same=1", front.URL, servicePath, status), strings.NewReader(`{"amount":"10000.00"}`))
-				require.NoError(t, err)
-				resp, err = client.Do(req)
-				require.NoError(t, err)
-				resp.Body.Close()
-				require.Equal(t, http.StatusOK, resp.StatusCode, "a redirect within the provider's host is followed, signed afresh")
-			}
-			leaked.Range(func(k, v any) bool {
-				t.Errorf("the other host received %s: %q", k, v)
-				return true
-			})
-			require.Zero(t, stolen.Load(), "requests that reached the other host")
-			require.Zero(t, p.sigRejected.Load())
+			redirected(t, b2b.Client(tc.ctx, &snapauth.Transport{ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}))
 		})
 	}
 
-	// Control: a bare http.Client around the same Transport follows the
-	// redirect, and the Transport signs the new request for the other host.
-	// This is what the ready client prevents, and it shows that the thief
-	// above would have seen the headers.
-	t.Run("control: bare client", func(t *testing.T) {
+	// A bare http.Client around the same Transport, which would follow any
+	// redirect: the Transport itself sees that the request is a redirect
+	// (req.Response) to another origin and refuses to sign or send it.
+	t.Run("bare client", func(t *testing.T) {
 		b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
-		bare := &http.Client{Transport: &snapauth.Transport{Source: b2b.TokenSource(ctx), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}}
-		req, err := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, customer), http.MethodPost, front.URL+servicePath+"?redirect=307", strings.NewReader(`{}`))
+		tr := &snapauth.Transport{Source: b2b.TokenSource(ctx), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}
+		redirected(t, &http.Client{Transport: tr})
+		redirected(t, &http.Client{Transport: tr, CheckRedirect: permissive.CheckRedirect})
+	})
+
+	// Control: a client that sets the same headers by hand follows the
+	// redirect and the thief sees them, so the checks above are not blind.
+	t.Run("control: headers set by hand", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, front.URL+servicePath+"?redirect=307", strings.NewReader(`{}`))
 		require.NoError(t, err)
-		resp, err := bare.Do(req)
+		req.Header.Set("X-Signature", "by-hand")
+		req.Header.Set("X-Partner-Id", p.partnerID)
+		resp, err := (&http.Client{}).Do(req)
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.EqualValues(t, 1, stolen.Load())
-		for _, h := range []string{"Authorization", "Authorization-Customer", "X-Signature"} {
-			_, ok := leaked.Load(h)
-			require.True(t, ok, "the bare client did not carry %s: the thief's check would be blind", h)
-		}
+		_, ok := leaked.Load("X-Signature")
+		require.True(t, ok, "the thief did not see X-Signature: its check would be blind")
 	})
+}
+
+// TestTokenRedirectNeverCarriesSecrets has the token endpoint redirect every
+// token request (B2B, authorization code, refresh) to another host, with
+// every redirect status, through HTTP clients that would follow anything:
+// the exchange must refuse before anything reaches the other host, so that
+// neither the signature nor the body (refresh token, authorization code)
+// leaves the provider's origin, and it must not retry. A 307 within the
+// provider's host is still followed.
+func TestTokenRedirectNeverCarriesSecrets(t *testing.T) {
+	verifyNoLeaks(t)
+	var stolen atomic.Int64
+	thief := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		stolen.Add(1)
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(thief.Close)
+	thiefURL := strings.Replace(thief.URL, "127.0.0.1", "localhost", 1)
+	p := newProvider(t, nil)
+	var redirects atomic.Int64
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if code := r.URL.Query().Get("redirect"); code != "" {
+			redirects.Add(1)
+			var status int
+			fmt.Sscan(code, &status)
+			target := thiefURL + r.URL.Path
+			if r.URL.Query().Get("same") != "" {
+				target = r.URL.Path
+			}
+			http.Redirect(w, r, target, status)
+			return
+		}
+		p.serveHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	ctx := context.Background()
+	for _, hc := range []*http.Client{
+		{},
+		{CheckRedirect: func(*http.Request, []*http.Request) error { return nil }},
+	} {
+		for _, status := range []int{301, 302, 303, 307, 308} {
+			q := fmt.Sprintf("?redirect=%d", status)
+			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + q, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: hc}
+			cust := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath + q, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: hc}
+			n := redirects.Load()
+			for name, fetch := range map[string]func() error{
+				"B2B":      func() error { _, err := b2b.Token(ctx); return err },
+				"exchange": func() error { _, err := cust.Exchange(ctx, p.newAuthCode()); return err },
+				"refresh":  func() error { _, err := cust.Refresh(ctx, "rt-"+randomText(16)); return err },
+			} {
+				err := fetch()
+				require.Error(t, err, "%s %d", name, status)
+				require.Contains(t, err.Error(), "snapauth: refusing to follow a", "%s %d", name, status)
+				require.NotErrorIs(t, err, snapauth.ErrTemporary, "a refused redirect is not retried")
+			}
+			require.Equal(t, n+3, redirects.Load(), "one request per fetch: a refused redirect is not retried")
+		}
+	}
+	require.Zero(t, stolen.Load(), "token requests that reached the other host")
+
+	// Within the provider's host, a 307/308 keeps the POST and its body.
+	b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + "?redirect=307&same=1", ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	tok, err := b2b.Token(ctx)
+	require.NoError(t, err)
+	require.NotEmpty(t, tok.AccessToken)
 }
 
 // TestPlainHTTPTokenURLRefused checks that a token URL in clear text on the

@@ -72,6 +72,10 @@ type provider struct {
 	blockFirst    bool        // hold the first request until its client is gone
 	firstRequest  chan time.Time
 	refreshExpiry time.Time
+	// lifetime, when set, gives the lifetime of the access token of refresh
+	// n (1, 2, ...), sent as expiresIn; else fleetLifetime, sent as
+	// accessTokenExpiryTime.
+	lifetime func(n int) time.Duration
 }
 
 func newProvider(t *testing.T) (*provider, *httptest.Server) {
@@ -168,12 +172,17 @@ func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
 		p.refreshes = append(p.refreshes, now)
 		n := len(p.refreshes)
 		p.accessToken, p.refreshToken = fmt.Sprintf("cat-%d", n), fmt.Sprintf("rt-%d", n)
-		p.answer(w, http.StatusOK, map[string]any{
+		answer := map[string]any{
 			"responseCode": "2007400", "responseMessage": "Successful",
 			"accessToken": p.accessToken, "tokenType": "Bearer", "refreshToken": p.refreshToken,
 			"accessTokenExpiryTime":  snapauth.FormatTimestamp(now.Add(fleetLifetime).In(snapauth.Jakarta)),
 			"refreshTokenExpiryTime": snapauth.FormatTimestamp(p.refreshExpiry.In(snapauth.Jakarta)),
-		})
+		}
+		if p.lifetime != nil {
+			delete(answer, "accessTokenExpiryTime")
+			answer["expiresIn"] = fmt.Sprint(int(p.lifetime(n) / time.Second))
+		}
+		p.answer(w, http.StatusOK, answer)
 	default:
 		p.badRequests = append(p.badRequests, "grantType "+body.GrantType)
 		p.answer(w, http.StatusBadRequest, map[string]any{"responseCode": "400" + service + "01", "responseMessage": "Invalid Field Format grantType"})
@@ -251,12 +260,12 @@ func newFleet(t *testing.T, srv *httptest.Server, prefix string, extra ...string
 }
 
 // start starts a child in mode, which stops once it holds the access token
-// target.
-func (f *fleet) start(mode, target string) int {
+// target, with extraEnv added to its environment.
+func (f *fleet) start(mode, target string, extraEnv ...string) int {
 	t := f.t
 	i := len(f.children)
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(append(os.Environ(), helperEnv+"="+mode, "FLEET_TARGET="+target), f.env...)
+	cmd.Env = append(append(append(os.Environ(), helperEnv+"="+mode, "FLEET_TARGET="+target), f.env...), extraEnv...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -535,8 +544,12 @@ func fleetMember(mode string) error {
 	}
 	client := redis.NewClient(&redis.Options{Addr: os.Getenv("REDIS_ADDR")})
 	defer client.Close()
-	store := redisstore.New(client, opts...)
+	store, err := memberStore(redisstore.New(client, opts...))
+	if err != nil {
+		return err
+	}
 	url := os.Getenv("FLEET_URL")
+	early, _ := time.ParseDuration(os.Getenv("FLEET_EARLY")) // zero: the default margin
 
 	var src oauth2.TokenSource
 	switch mode {
@@ -544,7 +557,7 @@ func fleetMember(mode string) error {
 		cfg := &snapauth.B2BConfig{TokenURL: url + "/v1.0/access-token/b2b", ClientKey: fleetClient, PrivateKey: key}
 		src = cfg.StoredTokenSource(ctx, store, "b2b")
 	case "b2b2c":
-		cfg := &snapauth.B2B2CConfig{TokenURL: url + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: key}
+		cfg := &snapauth.B2B2CConfig{TokenURL: url + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: key, EarlyRefresh: early}
 		src = cfg.StoredTokenSource(ctx, store, "customer-42")
 	default:
 		return fmt.Errorf("unknown mode %q", mode)
@@ -561,14 +574,20 @@ func fleetMember(mode string) error {
 	last := ""
 	for {
 		tok, err := src.Token()
+		if err != nil && softError(err) {
+			fmt.Printf("fleet: soft %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+			tok, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}
-		if tok.AccessToken != last {
+		if tok == nil {
+			// a soft failure: ask again at the next tick
+		} else if tok.AccessToken != last {
 			last = tok.AccessToken
 			fmt.Printf("fleet: token %s\n", last)
 		}
-		if last == target {
+		if tok != nil && reached(last, target) {
 			fmt.Printf("fleet: done %s %s\n", tok.AccessToken, tok.RefreshToken)
 			return nil
 		}

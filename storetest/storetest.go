@@ -103,6 +103,8 @@ func fullToken(id string) *oauth2.Token {
 		"accessTokenExpiryTime":  exp.Format(time.RFC3339),
 		"responseCode":           "2007400",
 		"responseMessage":        "Successful " + id,
+		snapauth.SequenceExtra:   "1764633600000000007",
+		snapauth.RefreshingExtra: "replica-" + id + " 2031-04-05T06:07:08.123456789Z",
 		"additionalInfo": map[string]any{
 			"id":      id,
 			"amount":  json.Number("10000.50"),
