@@ -11,17 +11,13 @@ package storetest
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/snapauth/snapauth"
-	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
 
@@ -117,49 +113,29 @@ func fullToken(id string) *oauth2.Token {
 	})
 }
 
-// requireSameToken asserts that got holds every field of want, as Run
-// documents.
-func requireSameToken(t *testing.T, want, got *oauth2.Token) {
-	t.Helper()
-	require.NotNil(t, got)
-	require.Equal(t, want.AccessToken, got.AccessToken, "AccessToken")
-	require.Equal(t, want.TokenType, got.TokenType, "TokenType")
-	require.Equal(t, want.RefreshToken, got.RefreshToken, "RefreshToken")
-	require.Equal(t, want.ExpiresIn, got.ExpiresIn, "ExpiresIn")
-	require.Equal(t, want.Expiry.IsZero(), got.Expiry.IsZero(), "Expiry.IsZero")
-	require.Truef(t, want.Expiry.Equal(got.Expiry), "Expiry: want %s, got %s", want.Expiry, got.Expiry)
-	require.Equal(t, want.Expiry.UnixNano(), got.Expiry.UnixNano(), "Expiry to the nanosecond")
-	for _, name := range snapauth.StoredExtras {
-		w, g := want.Extra(name), got.Extra(name)
-		if w == nil {
-			require.Nilf(t, g, "extra %q was not saved but was loaded", name)
-			continue
-		}
-		wj, err := json.Marshal(w)
-		require.NoError(t, err)
-		gj, err := json.Marshal(g)
-		require.NoErrorf(t, err, "extra %q", name)
-		require.JSONEqf(t, string(wj), string(gj), "extra %q", name)
-	}
-}
-
 func testRoundTrip(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	want := fullToken("round-trip")
-	require.NoError(t, s.Save(ctx, "merchant-1", want))
+	noError(t, s.Save(ctx, "merchant-1", want), "Save(%q)", "merchant-1")
 	got, err := s.Load(ctx, "merchant-1")
-	require.NoError(t, err)
-	requireSameToken(t, want, got)
-	require.Equal(t, "refresh-round-trip-"+strings.Repeat("r", 3000), got.RefreshToken)
+	noError(t, err, "Load(%q)", "merchant-1")
+	requireSameToken(t, "merchant-1", want, got)
+	sameSecret(t, "merchant-1", "RefreshToken", "refresh-round-trip-"+strings.Repeat("r", 3000), got.RefreshToken)
 	// The values as the token sources read them.
-	require.Equal(t, "2031-05-05T06:07:08+07:00", got.Extra("refreshTokenExpiryTime"))
-	require.Equal(t, "2007400", got.Extra("responseCode"))
+	sameValue(t, "merchant-1", "extra refreshTokenExpiryTime", "2031-05-05T06:07:08+07:00", got.Extra("refreshTokenExpiryTime"))
+	sameValue(t, "merchant-1", "extra responseCode", "2007400", got.Extra("responseCode"))
 	info, ok := got.Extra("additionalInfo").(map[string]any)
-	require.Truef(t, ok, "additionalInfo is %T, want map[string]any", got.Extra("additionalInfo"))
-	require.Equal(t, "round-trip", info["id"])
-	require.Equal(t, true, info["enabled"])
-	require.Equal(t, "10000.5", fmt.Sprint(toFloat(t, info["amount"])))
-	require.True(t, got.Valid(), "a token expiring in 2031 is valid")
+	if !ok {
+		t.Fatalf("Load(%q): additionalInfo is %T, want map[string]any", "merchant-1", got.Extra("additionalInfo"))
+	}
+	sameValue(t, "merchant-1", "additionalInfo.id", "round-trip", info["id"])
+	sameValue(t, "merchant-1", "additionalInfo.enabled", true, info["enabled"])
+	if amount := fmt.Sprint(toFloat(t, info["amount"])); amount != "10000.5" {
+		t.Fatalf("Load(%q): additionalInfo.amount is %s, want 10000.5", "merchant-1", amount)
+	}
+	if !got.Valid() {
+		t.Fatalf("Load(%q): a token expiring in 2031 is not Valid", "merchant-1")
+	}
 }
 
 func toFloat(t *testing.T, v any) float64 {
@@ -167,7 +143,7 @@ func toFloat(t *testing.T, v any) float64 {
 	switch n := v.(type) {
 	case json.Number:
 		f, err := n.Float64()
-		require.NoError(t, err)
+		noError(t, err, "json.Number %q", n.String())
 		return f
 	case float64:
 		return n
@@ -179,62 +155,68 @@ func toFloat(t *testing.T, v any) float64 {
 func testMinimal(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	want := &oauth2.Token{AccessToken: "only-an-access-token"}
-	require.NoError(t, s.Save(ctx, "k", want))
+	noError(t, s.Save(ctx, "k", want), "Save(%q)", "k")
 	got, err := s.Load(ctx, "k")
-	require.NoError(t, err)
-	requireSameToken(t, want, got)
-	require.True(t, got.Expiry.IsZero())
-	require.Empty(t, got.RefreshToken)
+	noError(t, err, "Load(%q)", "k")
+	requireSameToken(t, "k", want, got)
+	if !got.Expiry.IsZero() {
+		t.Fatalf("Load(%q): Expiry %s, want the zero time", "k", got.Expiry)
+	}
+	if got.RefreshToken != "" {
+		t.Fatalf("Load(%q): a refresh token (%d bytes) where none was saved", "k", len(got.RefreshToken))
+	}
 
 	// A token with only a refresh token (seeded for a refresh) is kept too.
 	want = &oauth2.Token{RefreshToken: "only-a-refresh-token", Expiry: time.Unix(1, 0)}
-	require.NoError(t, s.Save(ctx, "r", want))
+	noError(t, s.Save(ctx, "r", want), "Save(%q)", "r")
 	got, err = s.Load(ctx, "r")
-	require.NoError(t, err)
-	requireSameToken(t, want, got)
+	noError(t, err, "Load(%q)", "r")
+	requireSameToken(t, "r", want, got)
 }
 
 func testAbsent(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	_, err := s.Load(ctx, "never-saved")
-	require.ErrorIs(t, err, snapauth.ErrNoToken)
-	require.NoError(t, s.Save(ctx, "other", fullToken("other")))
+	isError(t, err, snapauth.ErrNoToken, "Load(%q) of an empty store", "never-saved")
+	noError(t, s.Save(ctx, "other", fullToken("other")), "Save(%q)", "other")
 	tok, err := s.Load(ctx, "never-saved")
-	require.ErrorIs(t, err, snapauth.ErrNoToken)
-	require.Nil(t, tok)
+	isError(t, err, snapauth.ErrNoToken, "Load(%q) after a Save of another key", "never-saved")
+	if tok != nil {
+		t.Fatalf("Load(%q) returned a token with snapauth.ErrNoToken, want nil", "never-saved")
+	}
 }
 
 func testOverwrite(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
-	require.NoError(t, s.Save(ctx, "k", fullToken("first")))
+	noError(t, s.Save(ctx, "k", fullToken("first")), "Save(%q) of the first token", "k")
 	second := &oauth2.Token{AccessToken: "second", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
-	require.NoError(t, s.Save(ctx, "k", second))
+	noError(t, s.Save(ctx, "k", second), "Save(%q) of the second token", "k")
 	got, err := s.Load(ctx, "k")
-	require.NoError(t, err)
-	requireSameToken(t, second, got) // no refresh token nor extra of the first survives
+	noError(t, err, "Load(%q)", "k")
+	requireSameToken(t, "k", second, got) // no refresh token nor extra of the first survives
 	third := fullToken("third")
-	require.NoError(t, s.Save(ctx, "k", third))
+	noError(t, s.Save(ctx, "k", third), "Save(%q) of the third token", "k")
 	got, err = s.Load(ctx, "k")
-	require.NoError(t, err)
-	requireSameToken(t, third, got)
+	noError(t, err, "Load(%q)", "k")
+	requireSameToken(t, "k", third, got)
 }
 
 func testIndependent(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	a, b := fullToken("a"), fullToken("b")
-	require.NoError(t, s.Save(ctx, "a", a))
-	require.NoError(t, s.Save(ctx, "b", b))
+	noError(t, s.Save(ctx, "a", a), "Save(%q)", "a")
+	noError(t, s.Save(ctx, "b", b), "Save(%q)", "b")
 	got, err := s.Load(ctx, "a")
-	require.NoError(t, err)
-	requireSameToken(t, a, got)
+	noError(t, err, "Load(%q)", "a")
+	requireSameToken(t, "a", a, got)
 	got, err = s.Load(ctx, "b")
-	require.NoError(t, err)
-	requireSameToken(t, b, got)
+	noError(t, err, "Load(%q)", "b")
+	requireSameToken(t, "b", b, got)
 	a2 := &oauth2.Token{AccessToken: "a2"}
-	require.NoError(t, s.Save(ctx, "a", a2))
+	noError(t, s.Save(ctx, "a", a2), "Save(%q) of a second token", "a")
 	got, err = s.Load(ctx, "b")
-	require.NoError(t, err)
-	requireSameToken(t, b, got)
+	noError(t, err, "Load(%q) after a Save of key \"a\"", "b")
+	requireSameToken(t, "b", b, got)
 }
 
 // OddKeys are the keys Run tries, each of which must be stored apart from
@@ -249,43 +231,61 @@ func testOddKeys(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	for i, key := range OddKeys {
 		tok := &oauth2.Token{AccessToken: fmt.Sprintf("token-%d", i), RefreshToken: fmt.Sprintf("refresh-%d", i)}
-		require.NoErrorf(t, s.Save(ctx, key, tok), "key %q", key)
+		noError(t, s.Save(ctx, key, tok), "Save(%q)", key)
+	}
+	// whose names the key whose token a wrong load returned, if any.
+	whose := func(access string) string {
+		for j, other := range OddKeys {
+			if access == fmt.Sprintf("token-%d", j) {
+				return fmt.Sprintf("the token saved under %q", other)
+			}
+		}
+		return "a token never saved"
 	}
 	for i, key := range OddKeys {
 		got, err := s.Load(ctx, key)
-		require.NoErrorf(t, err, "key %q", key)
-		require.Equalf(t, fmt.Sprintf("token-%d", i), got.AccessToken, "key %q", key)
-		require.Equalf(t, fmt.Sprintf("refresh-%d", i), got.RefreshToken, "key %q", key)
+		noError(t, err, "Load(%q)", key)
+		if got == nil {
+			t.Fatalf("Load(%q) returned a nil token and no error", key)
+		}
+		if got.AccessToken != fmt.Sprintf("token-%d", i) {
+			t.Fatalf("Load(%q): access token is %s, want the one saved under this key", key, whose(got.AccessToken))
+		}
+		if got.RefreshToken != fmt.Sprintf("refresh-%d", i) {
+			t.Fatalf("Load(%q): refresh token is not the one saved under this key", key)
+		}
 	}
 	_, err := s.Load(ctx, "x/../a")
-	require.ErrorIs(t, err, snapauth.ErrNoToken, "a key is not a path: x/../a is not a")
+	isError(t, err, snapauth.ErrNoToken, "Load(%q): a key is not a path: x/../a is not a", "x/../a")
 }
 
 func testCopies(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	tok := fullToken("copy")
-	require.NoError(t, s.Save(ctx, "k", tok))
+	noError(t, s.Save(ctx, "k", tok), "Save(%q)", "k")
 	tok.AccessToken = "changed after save"
 	tok.Expiry = time.Time{}
 	tok.Extra("additionalInfo").(map[string]any)["id"] = "changed after save"
 
 	got, err := s.Load(ctx, "k")
-	require.NoError(t, err)
-	requireSameToken(t, fullToken("copy"), got)
+	noError(t, err, "Load(%q)", "k")
+	requireSameToken(t, "k", fullToken("copy"), got) // a change after Save changed nothing stored
 	got.RefreshToken = "changed after load"
 	if info, ok := got.Extra("additionalInfo").(map[string]any); ok {
 		info["id"] = "changed after load"
 	}
 	again, err := s.Load(ctx, "k")
-	require.NoError(t, err)
-	requireSameToken(t, fullToken("copy"), again)
+	noError(t, err, "Load(%q) again", "k")
+	requireSameToken(t, "k", fullToken("copy"), again) // nor a change after Load
 }
 
 func testSaveNil(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
-	require.Error(t, s.Save(ctx, "k", nil))
+	if err := s.Save(ctx, "k", nil); err == nil {
+		t.Fatalf("Save(%q, nil) returned no error", "k")
+	}
 	_, err := s.Load(ctx, "k")
-	require.ErrorIs(t, err, snapauth.ErrNoToken)
+	isError(t, err, snapauth.ErrNoToken, "Load(%q) after Save(nil)", "k")
 }
 
 // testConcurrent has 50 goroutines save and load one key. Every token saved
@@ -307,7 +307,7 @@ func testConcurrent(t *testing.T, s snapauth.TokenStore) {
 	var saved sync.Map
 	first := consistent(&oauth2.Token{AccessToken: "at-seed"})
 	saved.Store(first.AccessToken, true)
-	require.NoError(t, s.Save(ctx, "shared", first))
+	noError(t, s.Save(ctx, "shared", first), "Save(%q)", "shared")
 
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*rounds*2)
@@ -343,120 +343,4 @@ func testConcurrent(t *testing.T, s snapauth.TokenStore) {
 	for err := range errs {
 		t.Error(err)
 	}
-}
-
-func testLockExclusion(t *testing.T, l snapauth.Locker) {
-	ctx := testContext(t)
-	const goroutines, rounds = 20, 5
-	// The counter is read and written in two atomic steps, so that an
-	// overlap loses an update (and inside shows it) without being a data
-	// race for the race detector, which cannot see a lock held in another
-	// process or server.
-	var counter, inside atomic.Int64
-	var overlaps atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, goroutines)
-	for range goroutines {
-		wg.Go(func() {
-			for range rounds {
-				unlock, err := l.Lock(ctx, "counter")
-				if err != nil {
-					errs <- err
-					return
-				}
-				if inside.Add(1) != 1 {
-					overlaps.Add(1)
-				}
-				v := counter.Load()
-				runtime.Gosched() // widen the window an overlap would need
-				counter.Store(v + 1)
-				inside.Add(-1)
-				unlock()
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
-	require.Zero(t, overlaps.Load(), "holders overlapped")
-	require.Equal(t, int64(goroutines*rounds), counter.Load(), "updates lost")
-}
-
-func testLockContext(t *testing.T, l snapauth.Locker) {
-	ctx := testContext(t)
-	unlock, err := l.Lock(ctx, "held")
-	require.NoError(t, err)
-	defer unlock()
-
-	const timeout = 200 * time.Millisecond
-	short, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	start := time.Now()
-	u2, err := l.Lock(short, "held")
-	elapsed := time.Since(start)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
-	require.Nil(t, u2)
-	require.GreaterOrEqual(t, elapsed, timeout-10*time.Millisecond, "gave up before ctx ended")
-	require.Less(t, elapsed, timeout+2*time.Second, "kept waiting after ctx ended")
-
-	canceled, cancelNow := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() {
-		_, err := l.Lock(canceled, "held")
-		done <- err
-	}()
-	cancelNow()
-	select {
-	case err := <-done:
-		require.ErrorIs(t, err, context.Canceled)
-	case <-time.After(5 * time.Second):
-		t.Fatal("Lock did not return after its context was canceled")
-	}
-
-	// A context that has already ended never takes even a free lock.
-	_, err = l.Lock(canceled, "free")
-	require.ErrorIs(t, err, context.Canceled)
-
-	// The waiters that gave up leave the lock usable.
-	unlock()
-	u3, err := l.Lock(ctx, "held")
-	require.NoError(t, err)
-	u3()
-}
-
-func testLockKeys(t *testing.T, l snapauth.Locker) {
-	ctx := testContext(t)
-	unlock, err := l.Lock(ctx, "one")
-	require.NoError(t, err)
-	defer unlock()
-	short, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	for _, key := range []string{"two", "", "one/..", "ONE"} {
-		u, err := l.Lock(short, key)
-		require.NoErrorf(t, err, "key %q is blocked by key \"one\"", key)
-		u()
-	}
-}
-
-func testUnlockTwice(t *testing.T, l snapauth.Locker) {
-	ctx := testContext(t)
-	unlockA, err := l.Lock(ctx, "k")
-	require.NoError(t, err)
-	unlockA()
-	unlockA() // safe, and must not release B's lock below
-
-	unlockB, err := l.Lock(ctx, "k")
-	require.NoError(t, err)
-	unlockA()
-	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-	defer cancel()
-	_, err = l.Lock(short, "k")
-	require.Truef(t, errors.Is(err, context.DeadlineExceeded), "a second unlock of A released B's lock (err %v)", err)
-	unlockB()
-	unlockB()
-	u, err := l.Lock(ctx, "k")
-	require.NoError(t, err)
-	u()
 }
