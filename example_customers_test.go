@@ -17,9 +17,10 @@ import (
 	"github.com/snapauth/snapauth/snaptest"
 )
 
-// The README's B2B2C walkthrough, compiled and run: the blocks between
-// "snippet:" and "end snippet" are copied verbatim into README.md and
-// docs/customers.md, and TestReadmeSnippets keeps the copies in sync.
+// The B2B2C walkthrough of docs/customers.md, compiled and run: the blocks
+// between "snippet:" and "end snippet" are copied verbatim into that page
+// (and README.md, where marked), and TestReadmeSnippets keeps the copies in
+// sync.
 // customerKey is the service's own: the store key of the signed-in user.
 func Example_customers() {
 	provider := snaptest.NewServer() // the SNAP provider, here in-process
