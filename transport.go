@@ -295,7 +295,28 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	default:
 		r2.Body, r2.GetBody = nil, nil
 	}
-	return t.base().RoundTrip(r2)
+	base := t.base()
+	resp, err := base.RoundTrip(r2)
+	return baseAnswer(base, resp, err)
+}
+
+// baseAnswer holds a Base to the RoundTripper contract the way net/http's
+// Client does: an error comes alone (a response sent with it is closed), a
+// missing response is an error, and a missing body becomes http.NoBody.
+func baseAnswer(base http.RoundTripper, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
+		}
+		return nil, err
+	}
+	if resp == nil {
+		return nil, fmt.Errorf("snapauth: Base RoundTripper (%T) returned a nil *http.Response with a nil error", base)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	return resp, nil
 }
 
 // headerCount is how many headers send sets at most. Sizing the header map
