@@ -142,4 +142,8 @@ func benchStrictFloor(b *testing.B, body []byte) {
 }
 
 // benchAllowBody lets tr send a body of n bytes.
-func benchAllowBody(tr *Transport, n int) {}
+func benchAllowBody(tr *Transport, n int) {
+	if int64(n) > tr.maxBodySize() {
+		tr.MaxBodySize = int64(n)
+	}
+}

@@ -99,6 +99,14 @@ type Transport struct {
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
 	// means time.Now.
 	Now func() time.Time
+
+	// MaxBodySize is the largest request body, in bytes, the transport
+	// reads and signs. A larger body is refused before anything is sent,
+	// with an error wrapping *http.MaxBytesError, after reading at most
+	// MaxBodySize+1 bytes of it (none when its ContentLength says it is
+	// larger), so the memory a request can take is bounded by MaxBodySize.
+	// Zero or less means 8 MiB, far above any SNAP body.
+	MaxBodySize int64
 }
 
 type customerSourceKey struct{}
@@ -128,7 +136,7 @@ const maxErrorBody = 64 << 10
 // when an error is returned. A body that is not JSON is an error and nothing
 // is sent. Errors from the token sources are returned wrapped.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	body, err := readRequestBody(req)
+	body, err := readRequestBody(req, t.maxBodySize())
 	if err != nil {
 		return nil, err
 	}
@@ -354,6 +362,16 @@ func (t *Transport) base() http.RoundTripper {
 		return t.Base
 	}
 	return http.DefaultTransport
+}
+
+// defaultMaxBodySize is MaxBodySize's default.
+const defaultMaxBodySize = 8 << 20
+
+func (t *Transport) maxBodySize() int64 {
+	if t.MaxBodySize > 0 {
+		return t.MaxBodySize
+	}
+	return defaultMaxBodySize
 }
 
 func (t *Transport) now() time.Time {
