@@ -30,10 +30,9 @@ import (
 // buffer, and base64 into a fixed array.
 func BenchmarkRoundTrip(b *testing.B) {
 	for _, size := range benchBodySizes {
-		body := benchBodyOfSize(b, size)
 		name := "body=" + benchSizeName(size)
-		b.Run(name+"/impl=strict-floor", func(b *testing.B) { benchStrictFloor(b, body) })
-		b.Run(name+"/impl=snapauth", func(b *testing.B) { benchTransport(b, body) })
+		b.Run(name+"/impl=strict-floor", func(b *testing.B) { benchStrictFloor(b, benchBodyOfSize(b, size)) })
+		b.Run(name+"/impl=snapauth", func(b *testing.B) { benchTransport(b, benchBodyOfSize(b, size)) })
 	}
 }
 
