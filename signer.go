@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -65,28 +64,24 @@ const maxScratch = 64 << 10
 
 // serviceStringToSign builds the string from a body that is already minified.
 func serviceStringToSign(method, endpointURL, accessToken string, minified []byte, timestamp string) string {
+	var buf [512]byte
+	return string(appendServiceStringToSign(buf[:0], method, endpointURL, accessToken, minified, timestamp))
+}
+
+// appendServiceStringToSign appends the string to sign to dst.
+func appendServiceStringToSign(dst []byte, method, endpointURL, accessToken string, minified []byte, timestamp string) []byte {
 	sum := sha256.Sum256(minified)
-	var hexSum [sha256.Size * 2]byte
-	hex.Encode(hexSum[:], sum[:])
-	method = upperASCII(method)
-	n := len(method) + len(endpointURL) + len(hexSum) + len(timestamp) + 3
+	dst = append(dst, upperASCII(method)...)
+	dst = append(dst, ':')
+	dst = append(dst, endpointURL...)
+	dst = append(dst, ':')
 	if accessToken != "" {
-		n += len(accessToken) + 1
+		dst = append(dst, accessToken...)
+		dst = append(dst, ':')
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(method)
-	b.WriteByte(':')
-	b.WriteString(endpointURL)
-	b.WriteByte(':')
-	if accessToken != "" {
-		b.WriteString(accessToken)
-		b.WriteByte(':')
-	}
-	b.Write(hexSum[:])
-	b.WriteByte(':')
-	b.WriteString(timestamp)
-	return b.String()
+	dst = hex.AppendEncode(dst, sum[:])
+	dst = append(dst, ':')
+	return append(dst, timestamp...)
 }
 
 func upperASCII(s string) string {
@@ -134,12 +129,6 @@ func SignSymmetric(clientSecret, stringToSign string) string {
 	var b64 [88]byte // base64.StdEncoding.EncodedLen(sha512.Size)
 	base64.StdEncoding.Encode(b64[:], hmacSHA512(clientSecret, stringToSign))
 	return string(b64[:])
-}
-
-func hmacSHA512(secret, msg string) []byte {
-	m := hmac.New(sha512.New, []byte(secret))
-	m.Write([]byte(msg))
-	return m.Sum(nil)
 }
 
 // VerifySymmetric checks an HMAC-SHA512 signature in constant time. The

@@ -349,7 +349,10 @@ func (t *Transport) sign(a *attempt, accessToken, timestamp string) (string, err
 		}
 		return t.Provider.EncodeSignature(sig), nil
 	}
-	mac := hmacSHA512(t.ClientSecret, serviceStringToSign(a.method, a.endpoint, accessToken, a.body, timestamp))
+	pool, m := getMAC(t.ClientSecret)
+	defer putMAC(pool, m)
+	m.msg = appendServiceStringToSign(m.msg[:0], a.method, a.endpoint, accessToken, a.body, timestamp)
+	mac := m.mac()
 	var buf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
 	if t.Provider.Encoding == Hex {
 		return string(hex.AppendEncode(buf[:0], mac)), nil
