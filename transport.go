@@ -230,14 +230,41 @@ const (
 	hContentType   = "Content-Type"
 )
 
-const ourHeaders = 9
+// The headers send sets, one slot each. The slot list is the one place
+// that says how many there are: the values array, the map's size hint and
+// headerNames all follow from it, so adding a header is adding a slot.
+const (
+	slotAuthorization = iota
+	slotCustomer
+	slotTimestamp
+	slotSignature
+	slotPartnerID
+	slotExternalID
+	slotChannelID
+	slotOrigin
+	slotContentType
+	numHeaderSlots
+)
+
+// headerNames is the canonical name of each slot's header.
+var headerNames = [numHeaderSlots]string{
+	slotAuthorization: hAuthorization,
+	slotCustomer:      hCustomer,
+	slotTimestamp:     hTimestamp,
+	slotSignature:     hSignature,
+	slotPartnerID:     hPartnerID,
+	slotExternalID:    hExternalID,
+	slotChannelID:     hChannelID,
+	slotOrigin:        hOrigin,
+	slotContentType:   hContentType,
+}
 
 // outgoing is the signed copy of a request, with its body reader and the
 // values of the headers the transport sets, in one allocation.
 type outgoing struct {
 	req  http.Request
 	body bodyReader
-	vals [ourHeaders]string
+	vals [numHeaderSlots]string // by slot; "" leaves the header as the caller set it
 }
 
 // send signs one attempt with tok and sends it through the base transport.
@@ -255,39 +282,21 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	o := new(outgoing)
 	o.req = *req
 	r2 := &o.req
-	h := cloneHeader(req.Header, t.headerCount(a, tok))
-	vals := o.vals[:]
-	set := func(k, v string) {
-		vals[0] = v
-		h[k] = vals[:1:1]
-		vals = vals[1:]
-	}
+	v := &o.vals
 	if tok != nil {
-		set(hAuthorization, "Bearer "+access)
+		v[slotAuthorization] = "Bearer " + access
 	}
-	if a.customer != "" {
-		set(hCustomer, a.customer)
-	}
-	set(hTimestamp, ts)
-	set(hSignature, sig)
-	if t.PartnerID != "" {
-		set(hPartnerID, t.PartnerID)
-	}
-	if a.externalID != "" {
-		set(hExternalID, a.externalID)
-	}
-	if t.ChannelID != "" {
-		set(hChannelID, t.ChannelID)
-	}
-	if t.Origin != "" {
-		set(hOrigin, t.Origin)
-	}
+	v[slotCustomer] = a.customer
+	v[slotTimestamp] = ts
+	v[slotSignature] = sig
+	v[slotPartnerID] = t.PartnerID
+	v[slotExternalID] = a.externalID
+	v[slotChannelID] = t.ChannelID
+	v[slotOrigin] = t.Origin
 	if len(a.body) > 0 {
-		if ct := h[hContentType]; len(ct) == 0 || !isJSONMediaType(ct[0]) {
-			set(hContentType, "application/json")
-		}
+		v[slotContentType] = "application/json"
 	}
-	r2.Header = h
+	r2.Header = withHeaders(req.Header, v)
 
 	r2.TransferEncoding = nil
 	r2.ContentLength = int64(len(a.body))
@@ -325,19 +334,6 @@ func baseAnswer(base http.RoundTripper, resp *http.Response, err error) (*http.R
 		resp.Body = http.NoBody
 	}
 	return resp, nil
-}
-
-// headerCount is how many headers send sets at most. Sizing the header map
-// exactly keeps a small map in one allocation instead of four.
-func (t *Transport) headerCount(a *attempt, tok *oauth2.Token) int {
-	n := 2 // X-TIMESTAMP, X-SIGNATURE
-	for _, set := range [...]bool{tok != nil, a.customer != "", t.PartnerID != "", a.externalID != "",
-		t.ChannelID != "", t.Origin != "", len(a.body) > 0} {
-		if set {
-			n++
-		}
-	}
-	return n
 }
 
 // sign returns X-SIGNATURE for one attempt.
@@ -416,6 +412,32 @@ func cloneHeader(h http.Header, extra int) http.Header {
 			out[ck] = all[:c:c]
 		}
 		all = all[c:]
+	}
+	return out
+}
+
+// withHeaders returns a copy of h (see cloneHeader) with the non-empty
+// values of v set under their slots' names, each replacing what h held,
+// except that a JSON Content-Type the caller set is kept.
+func withHeaders(h http.Header, v *[numHeaderSlots]string) http.Header {
+	n := 0
+	for _, s := range v {
+		if s != "" {
+			n++
+		}
+	}
+	out := cloneHeader(h, n)
+	for i, s := range v {
+		if s == "" {
+			continue
+		}
+		k := headerNames[i]
+		if i == slotContentType {
+			if ct := out[k]; len(ct) > 0 && isJSONMediaType(ct[0]) {
+				continue
+			}
+		}
+		out[k] = v[i : i+1 : i+1]
 	}
 	return out
 }
