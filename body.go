@@ -1,7 +1,6 @@
 package snapauth
 
 import (
-	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,18 +18,6 @@ func isJSONMediaType(v string) bool {
 	rest := strings.TrimLeft(v[len(jsonType):], " \t")
 	return rest == "" || rest[0] == ';'
 }
-
-// bodyReader is a request body over bytes the transport owns.
-type bodyReader struct{ bytes.Reader }
-
-func newBodyReader(b []byte) *bodyReader {
-	r := new(bodyReader)
-	r.Reset(b)
-	return r
-}
-
-// Close does nothing: the bytes need no release.
-func (*bodyReader) Close() error { return nil }
 
 // readRequestBody reads and closes req.Body, if any. A body of more than
 // limit bytes is an error, found after reading at most limit+1 bytes. A body

@@ -263,7 +263,7 @@ var headerNames = [numHeaderSlots]string{
 // values of the headers the transport sets, in one allocation.
 type outgoing struct {
 	req  http.Request
-	body bodyReader
+	body bytes.Reader
 	vals [numHeaderSlots]string // by slot; "" leaves the header as the caller set it
 }
 
@@ -302,10 +302,13 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	r2.ContentLength = int64(len(a.body))
 	switch {
 	case len(a.body) > 0:
+		// A *bytes.Reader behind io.NopCloser is what net/http knows to be
+		// in memory: it then writes headers and body in one write instead
+		// of flushing the headers first (transfer.go, Go issue 22088).
 		b := a.body
 		o.body.Reset(b)
-		r2.Body = &o.body
-		r2.GetBody = func() (io.ReadCloser, error) { return newBodyReader(b), nil }
+		r2.Body = io.NopCloser(&o.body)
+		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	case req.Body != nil:
 		r2.Body = http.NoBody
 		r2.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }

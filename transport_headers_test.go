@@ -1,8 +1,11 @@
 package snapauth
 
 import (
+	"bytes"
 	"context"
+	"io"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -49,4 +52,33 @@ func TestTransportSetsEveryHeaderAtOnce(t *testing.T) {
 	assert.NotEqual(t, "forged", got.Get(hSignature))
 	assert.Equal(t, "application/json", got.Get(hContentType))
 	assert.Equal(t, "dev-1", got.Get("X-Device-Id"))
+}
+
+// TestTransportBodyIsKnownInMemory: the signed body goes to Base as
+// io.NopCloser over a *bytes.Reader, the form net/http's transfer code
+// recognises as in memory (isKnownInMemoryReader) and sends with the
+// headers in one write, and GetBody gives the same form.
+func TestTransportBodyIsKnownInMemory(t *testing.T) {
+	want := reflect.TypeOf(io.NopCloser(bytes.NewReader(nil)))
+	var body, again io.ReadCloser
+	tr := newTestTransport(newCountingSource("tok"))
+	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		body = r.Body
+		var err error
+		again, err = r.GetBody()
+		require.NoError(t, err)
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	})
+	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v1.0/x", newCloseCounter(`{"a": 1}`))
+	require.NoError(t, err)
+	_, err = tr.RoundTrip(req)
+	require.NoError(t, err)
+	for _, b := range []io.ReadCloser{body, again} {
+		require.Equal(t, want, reflect.TypeOf(b))
+		_, isBytesReader := reflect.ValueOf(b).Field(0).Interface().(*bytes.Reader)
+		assert.True(t, isBytesReader)
+		got, err := io.ReadAll(b)
+		require.NoError(t, err)
+		assert.Equal(t, `{"a":1}`, string(got))
+	}
 }
