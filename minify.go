@@ -2,7 +2,6 @@ package snapauth
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -17,57 +16,290 @@ import (
 // lone surrogates. Empty input gives empty output; anything that is not
 // valid UTF-8 JSON is an error and is never signed.
 func Minify(body []byte) ([]byte, error) {
-	if err := checkJSON(body); err != nil {
-		return nil, err
-	}
-	return appendMinified(make([]byte, 0, len(body)), body), nil
+	return appendMinifiedChecked(make([]byte, 0, len(body)), body)
 }
 
-// checkJSON accepts an empty body or valid UTF-8 JSON, the inputs
-// appendMinified is written for.
-func checkJSON(body []byte) error {
+var (
+	errNotJSON = errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	errNotUTF8 = errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
+)
+
+// appendMinifiedChecked appends the canonical compact form of body to dst in
+// one pass that also checks it: an empty body, or one JSON value in valid
+// UTF-8, refused exactly where encoding/json.Valid or utf8.Valid refuse
+// (FuzzMinifyStrict compares them). Invalid JSON is reported before invalid
+// UTF-8, as Valid is asked first. dst may be body[:0]: the output never gets
+// ahead of the input it was read from (see minifyOwned).
+func appendMinifiedChecked(dst, body []byte) ([]byte, error) {
 	if len(body) == 0 {
-		return nil
+		return dst, nil
 	}
-	if !json.Valid(body) {
-		return errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	out, syntaxOK, utf8OK := minifyStrict(dst, body)
+	switch {
+	case !syntaxOK:
+		return nil, errNotJSON
+	case !utf8OK:
+		return nil, errNotUTF8
 	}
-	if !utf8.Valid(body) {
-		return errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
-	}
-	return nil
+	return out, nil
 }
 
-// appendMinified appends the canonical compact form of valid JSON src to dst.
-func appendMinified(dst, src []byte) []byte {
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			i++
-		case '"':
-			end := i + 1
-			for src[end] != '"' {
-				if src[end] == '\\' {
-					end++
+// maxNestingDepth is encoding/json's limit on nested objects and arrays.
+const maxNestingDepth = 10000
+
+// States of minifyStrict's parser.
+const (
+	wantValue      = iota // a value
+	wantKey               // an object key (after '{' that is not empty, or ',')
+	wantAfterValue        // ',', a closing bracket, or the end
+)
+
+// minifyStrict parses src as one JSON value (RFC 8259 as encoding/json
+// accepts it) and appends its canonical compact form to dst. syntaxOK
+// reports whether src is valid JSON; utf8OK whether its strings (the only
+// place non-ASCII can be) are valid UTF-8. The output is only meaningful
+// when both hold.
+func minifyStrict(dst, src []byte) (out []byte, syntaxOK, utf8OK bool) {
+	var objects [maxNestingDepth/64 + 1]uint64 // bit d: depth d+1 is an object
+	depth := 0
+	utf8OK = true
+	n := len(src)
+	i := skipSpace(src, 0)
+	state := wantValue
+	for {
+		switch state {
+		case wantKey:
+			if i >= n || src[i] != '"' {
+				return dst, false, utf8OK
+			}
+			end, esc, ok, u := scanString(src, i)
+			if !ok {
+				return dst, false, utf8OK
+			}
+			utf8OK = utf8OK && u
+			dst = appendScanned(dst, src[i:end], esc)
+			i = skipSpace(src, end)
+			if i >= n || src[i] != ':' {
+				return dst, false, utf8OK
+			}
+			dst = append(dst, ':')
+			i = skipSpace(src, i+1)
+			state = wantValue
+
+		case wantValue:
+			if i >= n {
+				return dst, false, utf8OK
+			}
+			switch c := src[i]; c {
+			case '{', '[':
+				depth++
+				if depth > maxNestingDepth {
+					return dst, false, utf8OK
 				}
-				end++
+				bit := uint64(1) << ((depth - 1) % 64)
+				if c == '{' {
+					objects[(depth-1)/64] |= bit
+				} else {
+					objects[(depth-1)/64] &^= bit
+				}
+				dst = append(dst, c)
+				i = skipSpace(src, i+1)
+				if i < n && src[i] == c+2 { // '}' is '{'+2, ']' is '['+2
+					dst = append(dst, c+2)
+					depth--
+					i++
+					state = wantAfterValue
+				} else if c == '{' {
+					state = wantKey
+				}
+				continue
+			case '"':
+				end, esc, ok, u := scanString(src, i)
+				if !ok {
+					return dst, false, utf8OK
+				}
+				utf8OK = utf8OK && u
+				dst = appendScanned(dst, src[i:end], esc)
+				i = end
+			case 't':
+				if !hasWord(src, i, "true") {
+					return dst, false, utf8OK
+				}
+				dst = append(dst, "true"...)
+				i += 4
+			case 'f':
+				if !hasWord(src, i, "false") {
+					return dst, false, utf8OK
+				}
+				dst = append(dst, "false"...)
+				i += 5
+			case 'n':
+				if !hasWord(src, i, "null") {
+					return dst, false, utf8OK
+				}
+				dst = append(dst, "null"...)
+				i += 4
+			default:
+				end := scanNumber(src, i)
+				if end < 0 {
+					return dst, false, utf8OK
+				}
+				dst = append(dst, src[i:end]...)
+				i = end
 			}
-			dst = appendString(dst, src[i+1:end])
-			i = end + 1
-		default:
-			j := i + 1
-			for j < len(src) && !isJSONSpace(src[j]) && src[j] != '"' {
-				j++
+			state = wantAfterValue
+
+		case wantAfterValue:
+			i = skipSpace(src, i)
+			if depth == 0 {
+				return dst, i == n, utf8OK
 			}
-			dst = append(dst, src[i:j]...)
-			i = j
+			if i >= n {
+				return dst, false, utf8OK
+			}
+			inObject := objects[(depth-1)/64]&(uint64(1)<<((depth-1)%64)) != 0
+			switch c := src[i]; {
+			case c == ',':
+				dst = append(dst, ',')
+				i = skipSpace(src, i+1)
+				if inObject {
+					state = wantKey
+				} else {
+					state = wantValue
+				}
+			case c == '}' && inObject, c == ']' && !inObject:
+				dst = append(dst, c)
+				depth--
+				i++
+			default:
+				return dst, false, utf8OK
+			}
 		}
 	}
-	return dst
+}
+
+func skipSpace(src []byte, i int) int {
+	for i < len(src) && isJSONSpace(src[i]) {
+		i++
+	}
+	return i
 }
 
 func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+func hasWord(src []byte, i int, w string) bool {
+	return len(src)-i >= len(w) && string(src[i:i+len(w)]) == w
+}
+
+// scanNumber returns the end of the JSON number at src[i:], or -1.
+func scanNumber(src []byte, i int) int {
+	n := len(src)
+	if i < n && src[i] == '-' {
+		i++
+	}
+	switch {
+	case i < n && src[i] == '0':
+		i++
+	case i < n && '1' <= src[i] && src[i] <= '9':
+		i = skipDigits(src, i+1)
+	default:
+		return -1
+	}
+	if i < n && src[i] == '.' {
+		j := skipDigits(src, i+1)
+		if j == i+1 {
+			return -1
+		}
+		i = j
+	}
+	if i < n && (src[i] == 'e' || src[i] == 'E') {
+		i++
+		if i < n && (src[i] == '+' || src[i] == '-') {
+			i++
+		}
+		j := skipDigits(src, i)
+		if j == i {
+			return -1
+		}
+		i = j
+	}
+	return i
+}
+
+func skipDigits(src []byte, i int) int {
+	for i < len(src) && '0' <= src[i] && src[i] <= '9' {
+		i++
+	}
+	return i
+}
+
+// plainStringByte[c] is true for the bytes a JSON string holds as they are
+// and that need no further look: printable ASCII other than '"' and '\\'.
+var plainStringByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString scans the JSON string whose opening quote is src[i] and returns
+// the index after its closing quote, whether it holds escapes, whether it is
+// valid (syntaxOK) and whether its bytes are valid UTF-8. Invalid UTF-8 is
+// not a syntax error, as for encoding/json.
+func scanString(src []byte, i int) (end int, escapes, syntaxOK, utf8OK bool) {
+	utf8OK = true
+	n := len(src)
+	j := i + 1
+	for {
+		for j < n && plainStringByte[src[j]] {
+			j++
+		}
+		if j >= n {
+			return 0, false, false, utf8OK
+		}
+		switch c := src[j]; {
+		case c == '"':
+			return j + 1, escapes, true, utf8OK
+		case c == '\\':
+			escapes = true
+			if j+1 >= n {
+				return 0, false, false, utf8OK
+			}
+			switch src[j+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				j += 2
+			case 'u':
+				if n-j < 6 || !isHex(src[j+2]) || !isHex(src[j+3]) || !isHex(src[j+4]) || !isHex(src[j+5]) {
+					return 0, false, false, utf8OK
+				}
+				j += 6
+			default:
+				return 0, false, false, utf8OK
+			}
+		case c < 0x20:
+			return 0, false, false, utf8OK
+		default: // c >= 0x80
+			r, size := utf8.DecodeRune(src[j:])
+			if r == utf8.RuneError && size == 1 {
+				utf8OK = false
+			}
+			j += size
+		}
+	}
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// appendScanned appends the scanned string s (quotes included) in canonical
+// form: as it is when it has no escapes.
+func appendScanned(dst, s []byte, escapes bool) []byte {
+	if !escapes {
+		return append(dst, s...)
+	}
+	return appendString(dst, s[1:len(s)-1])
+}
 
 // appendString writes the contents s of a valid JSON string, with quotes, in
 // JSON.stringify's canonical escaping.

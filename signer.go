@@ -41,13 +41,14 @@ func TokenStringToSign(clientKey, timestamp string) string {
 // Provider.EndpointURL). An empty body hashes the empty string; a body that is
 // not JSON is an error.
 func ServiceStringToSign(method, endpointURL, accessToken string, body []byte, timestamp string) (string, error) {
-	if err := checkJSON(body); err != nil {
-		return "", err
-	}
 	// Only the hash of the minified body is needed, so it is minified into a
 	// pooled scratch buffer rather than a copy per call.
 	bp := minifyScratch.Get().(*[]byte)
-	min := appendMinified((*bp)[:0], body)
+	min, err := appendMinifiedChecked((*bp)[:0], body)
+	if err != nil {
+		minifyScratch.Put(bp)
+		return "", err
+	}
 	s := serviceStringToSign(method, endpointURL, accessToken, min, timestamp)
 	if cap(min) <= maxScratch {
 		*bp = min[:0]

@@ -1,0 +1,101 @@
+package snapauth
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+// The minifier as it was before the one-pass parser, kept as the reference
+// the fuzz target holds the parser to: encoding/json.Valid and utf8.Valid
+// decide what is accepted (Valid first, so invalid JSON is reported before
+// invalid UTF-8), and a simple copier, run on accepted input only, what
+// comes out.
+
+func referenceMinify(body []byte) ([]byte, error) {
+	if len(body) == 0 {
+		return []byte{}, nil
+	}
+	if !json.Valid(body) {
+		return nil, errNotJSON
+	}
+	if !utf8.Valid(body) {
+		return nil, errNotUTF8
+	}
+	return referenceAppendMinified(nil, body), nil
+}
+
+// referenceAppendMinified appends the canonical compact form of valid JSON src to dst.
+func referenceAppendMinified(dst, src []byte) []byte {
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch c {
+		case ' ', '\t', '\n', '\r':
+			i++
+		case '"':
+			end := i + 1
+			for src[end] != '"' {
+				if src[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			dst = appendString(dst, src[i+1:end])
+			i = end + 1
+		default:
+			j := i + 1
+			for j < len(src) && !isJSONSpace(src[j]) && src[j] != '"' {
+				j++
+			}
+			dst = append(dst, src[i:j]...)
+			i = j
+		}
+	}
+	return dst
+}
+
+// FuzzMinifyStrict holds the one-pass parser to the reference: the same
+// inputs accepted, the same error for those refused, the same bytes out.
+func FuzzMinifyStrict(f *testing.F) {
+	for _, seed := range []string{
+		``, ` `, `{}`, `[]`, `[ ]`, `{ }`, `"x"`, `1.50e+2`, `-0`, `01`, `1.`, `.5`, `1e`, `1e+`, `-`, `--1`,
+		`tru`, `true`, `truex`, `nul`, `null `, ` false`, `[1,]`, `{"a":1,}`, `{"a"}`, `{"a":}`, `{,}`, `[,1]`,
+		`{"a":1}{}`, `[1 2]`, `{"a" "b"}`, `{1:2}`, `"\x"`, `"\u12"`, `"\u12G4"`, "\"\t\"", "\"a\x7f\"",
+		"{\n  \"a\" : \"\\u003cb\\u003e \\u0026 \\/ \\u00e9 \\ud83c\\udf89 \\ud800 \\u0001 \\\" \\\\ \\n\"\n}",
+		`{"k":[1, 2 ,{"x":null,"y":true}], "s": "\uDBFF\uDFFF\u2028"}`,
+		"not json", `{"a":1`, "\"\xff\"", "\"\xed\xa0\x80\"", "\"\xc0\xaf\"", "\"\xf4\x90\x80\x80\"", "[\"\xff\"", "\"é日🎉\"",
+		"\xef\xbb\xbf{}", "{}\x00", "[\r\n\t]",
+	} {
+		f.Add([]byte(seed))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		want, wantErr := referenceMinify(body)
+		got, gotErr := Minify(body)
+		if wantErr != gotErr {
+			t.Fatalf("%q: reference error %v, Minify %v", body, wantErr, gotErr)
+		}
+		if wantErr == nil && !bytes.Equal(want, got) {
+			t.Fatalf("%q: reference %q, Minify %q", body, want, got)
+		}
+	})
+}
+
+// TestMinifyNestingLimit: the depth encoding/json accepts (10000) passes,
+// one more is refused, as json.Valid refuses it.
+func TestMinifyNestingLimit(t *testing.T) {
+	for _, depth := range []int{maxNestingDepth, maxNestingDepth + 1} {
+		for _, open := range []string{"[", "{\"k\":"} {
+			closeWith := map[string]string{"[": "]", "{\"k\":": "}"}[open]
+			body := []byte(strings.Repeat(open, depth) + "1" + strings.Repeat(closeWith, depth))
+			_, err := Minify(body)
+			if valid := json.Valid(body); valid != (err == nil) {
+				t.Fatalf("depth %d of %q: json.Valid %v, Minify error %v", depth, open, valid, err)
+			}
+			if depth == maxNestingDepth && err != nil {
+				t.Fatalf("depth %d refused: %v", depth, err)
+			}
+		}
+	}
+}
