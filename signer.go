@@ -66,11 +66,11 @@ const maxScratch = 64 << 10
 // serviceStringToSign builds the string from a body that is already minified.
 func serviceStringToSign(method, endpointURL, accessToken string, minified []byte, timestamp string) string {
 	var buf [512]byte
-	return string(appendServiceStringToSign(buf[:0], method, endpointURL, accessToken, minified, timestamp))
+	return string(appendServiceStringToSign(buf[:0], method, endpointURL, accessToken, minified, []byte(timestamp)))
 }
 
 // appendServiceStringToSign appends the string to sign to dst.
-func appendServiceStringToSign(dst []byte, method, endpointURL, accessToken string, minified []byte, timestamp string) []byte {
+func appendServiceStringToSign(dst []byte, method, endpointURL, accessToken string, minified, timestamp []byte) []byte {
 	sum := sha256.Sum256(minified)
 	dst = append(dst, upperASCII(method)...)
 	dst = append(dst, ':')

@@ -269,12 +269,14 @@ type outgoing struct {
 
 // send signs one attempt with tok and sends it through the base transport.
 func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*http.Response, error) {
-	ts := t.Provider.Timestamp(t.now())
+	var tsBuf [64]byte
+	ts := t.Provider.appendTimestamp(tsBuf[:0], t.now())
 	var access string
 	if tok != nil {
 		access = tok.AccessToken
 	}
-	sig, err := t.sign(a, access, ts)
+	var sigBuf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
+	sig, err := t.appendSignature(sigBuf[:0], a, access, ts)
 	if err != nil {
 		return nil, err
 	}
@@ -283,12 +285,8 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	o.req = *req
 	r2 := &o.req
 	v := &o.vals
-	if tok != nil {
-		v[slotAuthorization] = "Bearer " + access
-	}
+	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = headerStrings(ts, sig, tok != nil, access)
 	v[slotCustomer] = a.customer
-	v[slotTimestamp] = ts
-	v[slotSignature] = sig
 	v[slotPartnerID] = t.PartnerID
 	v[slotExternalID] = a.externalID
 	v[slotChannelID] = t.ChannelID
@@ -339,24 +337,43 @@ func baseAnswer(base http.RoundTripper, resp *http.Response, err error) (*http.R
 	return resp, nil
 }
 
-// sign returns X-SIGNATURE for one attempt.
-func (t *Transport) sign(a *attempt, accessToken, timestamp string) (string, error) {
+// appendSignature appends X-SIGNATURE for one attempt to dst.
+func (t *Transport) appendSignature(dst []byte, a *attempt, accessToken string, timestamp []byte) ([]byte, error) {
 	if t.PrivateKey != nil {
-		sig, err := signRSA(t.PrivateKey, serviceStringToSign(a.method, a.endpoint, "", a.body, timestamp))
+		sig, err := signRSA(t.PrivateKey, serviceStringToSign(a.method, a.endpoint, "", a.body, string(timestamp)))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return t.Provider.EncodeSignature(sig), nil
+		return append(dst, t.Provider.EncodeSignature(sig)...), nil
 	}
 	pool, m := getMAC(t.ClientSecret)
 	defer putMAC(pool, m)
 	m.msg = appendServiceStringToSign(m.msg[:0], a.method, a.endpoint, accessToken, a.body, timestamp)
 	mac := m.mac()
-	var buf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
 	if t.Provider.Encoding == Hex {
-		return string(hex.AppendEncode(buf[:0], mac)), nil
+		return hex.AppendEncode(dst, mac), nil
 	}
-	return string(base64.StdEncoding.AppendEncode(buf[:0], mac)), nil
+	return base64.StdEncoding.AppendEncode(dst, mac), nil
+}
+
+// headerStrings returns the X-TIMESTAMP, X-SIGNATURE and (when withBearer)
+// Authorization values, made in one allocation.
+func headerStrings(ts, sig []byte, withBearer bool, access string) (tsv, sigv, bearer string) {
+	const prefix = "Bearer "
+	n := len(ts) + len(sig)
+	if withBearer {
+		n += len(prefix) + len(access)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.Write(ts)
+	b.Write(sig)
+	if withBearer {
+		b.WriteString(prefix)
+		b.WriteString(access)
+	}
+	all := b.String()
+	return all[:len(ts)], all[len(ts) : len(ts)+len(sig)], all[len(ts)+len(sig):]
 }
 
 func (t *Transport) base() http.RoundTripper {
