@@ -89,7 +89,7 @@ func (p Provider) appendTimestamp(dst []byte, t time.Time) []byte {
 	if layout == "" {
 		layout = TimestampLayout
 	}
-	return t.In(loc).AppendFormat(dst, layout)
+	return appendTimestampCached(dst, t, loc, layout)
 }
 
 // GrantType returns grant (a standard, lower-case grant type such as

@@ -181,11 +181,12 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if a.method == "" {
 		a.method = http.MethodGet
 	}
+	now := t.now() // one clock read for the first attempt's X-TIMESTAMP and the ID
 	if !hasValue(req.Header, hExternalID) {
-		a.externalID = t.newExternalID()
+		a.externalID = t.newExternalID(now)
 	}
 
-	resp, err := t.send(req, &a, tok)
+	resp, err := t.send(req, &a, tok, now)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized || tok == nil {
 		return resp, err
 	}
@@ -206,7 +207,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil // the source has nothing newer; retrying would be rejected again
 	}
 	resp.Body.Close()
-	return t.send(req, &a, fresh)
+	return t.send(req, &a, fresh, t.now())
 }
 
 // attempt is what stays the same between the first try and the retry.
@@ -267,10 +268,11 @@ type outgoing struct {
 	vals [numHeaderSlots]string // by slot; "" leaves the header as the caller set it
 }
 
-// send signs one attempt with tok and sends it through the base transport.
-func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*http.Response, error) {
+// send signs one attempt with tok and the time now, and sends it through
+// the base transport.
+func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token, now time.Time) (*http.Response, error) {
 	var tsBuf [64]byte
-	ts := t.Provider.appendTimestamp(tsBuf[:0], t.now())
+	ts := t.Provider.appendTimestamp(tsBuf[:0], now)
 	var access string
 	if tok != nil {
 		access = tok.AccessToken
@@ -400,11 +402,11 @@ func (t *Transport) now() time.Time {
 	return time.Now()
 }
 
-func (t *Transport) newExternalID() string {
+func (t *Transport) newExternalID(now time.Time) string {
 	if t.ExternalID != nil {
 		return t.ExternalID()
 	}
-	return newExternalID(t.now())
+	return newExternalID(now)
 }
 
 // cloneHeader copies h into a new map with room for extra more keys, with
