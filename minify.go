@@ -2,6 +2,7 @@ package snapauth
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -59,12 +60,18 @@ const (
 // reports whether src is valid JSON; utf8OK whether its strings (the only
 // place non-ASCII can be) are valid UTF-8. The output is only meaningful
 // when both hold.
+//
+// Canonical form differs from the input only where whitespace is dropped
+// and where a string with escapes is rewritten, so the parser copies the
+// input in runs (src[from:i]) at those places only.
 func minifyStrict(dst, src []byte) (out []byte, syntaxOK, utf8OK bool) {
 	var objects [maxNestingDepth/64 + 1]uint64 // bit d: depth d+1 is an object
-	depth := 0
+	depth := uint(0)
+	inObject := false
 	utf8OK = true
 	n := len(src)
 	i := skipSpace(src, 0)
+	from := i
 	state := wantValue
 	for {
 		switch state {
@@ -77,13 +84,25 @@ func minifyStrict(dst, src []byte) (out []byte, syntaxOK, utf8OK bool) {
 				return dst, false, utf8OK
 			}
 			utf8OK = utf8OK && u
-			dst = appendScanned(dst, src[i:end], esc)
-			i = skipSpace(src, end)
+			if esc {
+				dst = appendString(append(dst, src[from:i]...), src[i+1:end-1])
+				from = end
+			}
+			i = end
+			if i < n && isJSONSpace(src[i]) {
+				dst = append(dst, src[from:i]...)
+				i = skipSpace(src, i+1)
+				from = i
+			}
 			if i >= n || src[i] != ':' {
 				return dst, false, utf8OK
 			}
-			dst = append(dst, ':')
-			i = skipSpace(src, i+1)
+			i++
+			if i < n && isJSONSpace(src[i]) {
+				dst = append(dst, src[from:i]...)
+				i = skipSpace(src, i+1)
+				from = i
+			}
 			state = wantValue
 
 		case wantValue:
@@ -92,24 +111,31 @@ func minifyStrict(dst, src []byte) (out []byte, syntaxOK, utf8OK bool) {
 			}
 			switch c := src[i]; c {
 			case '{', '[':
-				depth++
-				if depth > maxNestingDepth {
+				if depth >= maxNestingDepth {
 					return dst, false, utf8OK
 				}
-				bit := uint64(1) << ((depth - 1) % 64)
-				if c == '{' {
-					objects[(depth-1)/64] |= bit
+				bit := uint64(1) << (depth % 64)
+				inObject = c == '{'
+				if inObject {
+					objects[depth/64] |= bit
 				} else {
-					objects[(depth-1)/64] &^= bit
+					objects[depth/64] &^= bit
 				}
-				dst = append(dst, c)
-				i = skipSpace(src, i+1)
+				depth++
+				i++
+				if i < n && isJSONSpace(src[i]) {
+					dst = append(dst, src[from:i]...)
+					i = skipSpace(src, i+1)
+					from = i
+				}
 				if i < n && src[i] == c+2 { // '}' is '{'+2, ']' is '['+2
-					dst = append(dst, c+2)
-					depth--
 					i++
+					depth--
+					if depth > 0 {
+						inObject = objects[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+					}
 					state = wantAfterValue
-				} else if c == '{' {
+				} else if inObject {
 					state = wantKey
 				}
 				continue
@@ -119,58 +145,64 @@ func minifyStrict(dst, src []byte) (out []byte, syntaxOK, utf8OK bool) {
 					return dst, false, utf8OK
 				}
 				utf8OK = utf8OK && u
-				dst = appendScanned(dst, src[i:end], esc)
+				if esc {
+					dst = appendString(append(dst, src[from:i]...), src[i+1:end-1])
+					from = end
+				}
 				i = end
 			case 't':
 				if !hasWord(src, i, "true") {
 					return dst, false, utf8OK
 				}
-				dst = append(dst, "true"...)
 				i += 4
 			case 'f':
 				if !hasWord(src, i, "false") {
 					return dst, false, utf8OK
 				}
-				dst = append(dst, "false"...)
 				i += 5
 			case 'n':
 				if !hasWord(src, i, "null") {
 					return dst, false, utf8OK
 				}
-				dst = append(dst, "null"...)
 				i += 4
 			default:
-				end := scanNumber(src, i)
-				if end < 0 {
+				if i = scanNumber(src, i); i < 0 {
 					return dst, false, utf8OK
 				}
-				dst = append(dst, src[i:end]...)
-				i = end
 			}
 			state = wantAfterValue
 
 		case wantAfterValue:
-			i = skipSpace(src, i)
+			if i < n && isJSONSpace(src[i]) {
+				dst = append(dst, src[from:i]...)
+				i = skipSpace(src, i+1)
+				from = i
+			}
 			if depth == 0 {
-				return dst, i == n, utf8OK
+				return append(dst, src[from:i]...), i == n, utf8OK
 			}
 			if i >= n {
 				return dst, false, utf8OK
 			}
-			inObject := objects[(depth-1)/64]&(uint64(1)<<((depth-1)%64)) != 0
 			switch c := src[i]; {
 			case c == ',':
-				dst = append(dst, ',')
-				i = skipSpace(src, i+1)
+				i++
+				if i < n && isJSONSpace(src[i]) {
+					dst = append(dst, src[from:i]...)
+					i = skipSpace(src, i+1)
+					from = i
+				}
 				if inObject {
 					state = wantKey
 				} else {
 					state = wantValue
 				}
 			case c == '}' && inObject, c == ']' && !inObject:
-				dst = append(dst, c)
-				depth--
 				i++
+				depth--
+				if depth > 0 {
+					inObject = objects[(depth-1)/64]&(1<<((depth-1)%64)) != 0
+				}
 			default:
 				return dst, false, utf8OK
 			}
@@ -251,6 +283,9 @@ func scanString(src []byte, i int) (end int, escapes, syntaxOK, utf8OK bool) {
 	n := len(src)
 	j := i + 1
 	for {
+		for j+8 <= n && !hasStringStop(binary.LittleEndian.Uint64(src[j:])) {
+			j += 8
+		}
 		for j < n && plainStringByte[src[j]] {
 			j++
 		}
@@ -288,17 +323,19 @@ func scanString(src []byte, i int) (end int, escapes, syntaxOK, utf8OK bool) {
 	}
 }
 
-func isHex(c byte) bool {
-	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+// hasStringStop reports whether any of the 8 bytes in x is one that
+// plainStringByte refuses: '"', '\\', a control character or non-ASCII. (Each
+// term is the classic "has a byte below n" test, (x - n*lsb) &^ x & msb,
+// exact about whether such a byte exists.)
+func hasStringStop(x uint64) bool {
+	const lsb, msb = 0x0101010101010101, 0x8080808080808080
+	q := x ^ (lsb * '"')
+	b := x ^ (lsb * '\\')
+	return ((x-lsb*0x20)&^x|(q-lsb)&^q|(b-lsb)&^b|x)&msb != 0
 }
 
-// appendScanned appends the scanned string s (quotes included) in canonical
-// form: as it is when it has no escapes.
-func appendScanned(dst, s []byte, escapes bool) []byte {
-	if !escapes {
-		return append(dst, s...)
-	}
-	return appendString(dst, s[1:len(s)-1])
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
 // appendString writes the contents s of a valid JSON string, with quotes, in

@@ -99,3 +99,24 @@ func TestMinifyNestingLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestHasStringStop checks the 8-byte test against plainStringByte for
+// every byte value in every position, beside plain bytes.
+func TestHasStringStop(t *testing.T) {
+	for pos := range 8 {
+		for c := range 256 {
+			var w [8]byte
+			for k := range w {
+				w[k] = 'a'
+			}
+			w[pos] = byte(c)
+			x := uint64(0)
+			for k := 7; k >= 0; k-- {
+				x = x<<8 | uint64(w[k])
+			}
+			if got, want := hasStringStop(x), !plainStringByte[c]; got != want {
+				t.Fatalf("byte %#x at %d: hasStringStop %v, want %v", c, pos, got, want)
+			}
+		}
+	}
+}
