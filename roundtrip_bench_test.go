@@ -2,6 +2,8 @@ package snapauth
 
 import (
 	"bytes"
+	"crypto"
+	"crypto/rsa"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/sha512"
@@ -157,4 +159,59 @@ func benchAllowBody(tr *Transport, n int) {
 	if int64(n) > tr.maxBodySize() {
 		tr.MaxBodySize = int64(n)
 	}
+}
+
+// BenchmarkRoundTripRSA is the asymmetric path (SHA256withRSA "without
+// token", 2048-bit key) beside its floor: the strict floor's minify and
+// hash, then rsa.SignPKCS1v15 of the string to sign and base64.
+func BenchmarkRoundTripRSA(b *testing.B) {
+	key := srcKey(b)
+	body := benchPrettyBody(b)
+	b.Run("body=1KiB/impl=strict-floor", func(b *testing.B) {
+		const endpoint = "/snap/v1.0/transfer-intrabank"
+		ts := Standard.Timestamp(time.Now())
+		var compact bytes.Buffer
+		var sts []byte
+		var sig [512]byte
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		cpu := processCPU()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			compact.Reset()
+			if err := json.Compact(&compact, body); err != nil {
+				b.Fatal(err)
+			}
+			h := sha256.Sum256(compact.Bytes())
+			sts = append(append(append(sts[:0], "POST:"...), endpoint...), ':')
+			sts = hex.AppendEncode(sts, h[:])
+			sts = append(append(sts, ':'), ts...)
+			sum := sha256.Sum256(sts)
+			raw, err := rsa.SignPKCS1v15(nil, key, crypto.SHA256, sum[:])
+			if err != nil {
+				b.Fatal(err)
+			}
+			base64.StdEncoding.Encode(sig[:], raw)
+		}
+	})
+	b.Run("body=1KiB/impl=snapauth", func(b *testing.B) {
+		tr := &Transport{
+			Base:       noopBase{&http.Response{StatusCode: 200, Body: http.NoBody}},
+			PrivateKey: key,
+			PartnerID:  "82150823919040624621823174737537",
+			ChannelID:  "95221",
+		}
+		req, rb := newBenchRequest(b, body)
+		b.SetBytes(int64(len(body)))
+		b.ReportAllocs()
+		cpu := processCPU()
+		defer reportCPU(b, cpu)
+		for b.Loop() {
+			rb.Reset(body)
+			resp, err := tr.RoundTrip(req)
+			if err != nil || resp.StatusCode != 200 {
+				b.Fatal(err)
+			}
+		}
+	})
 }
