@@ -3,8 +3,8 @@ package snapauth
 import (
 	"bytes"
 	"crypto"
-	"crypto/rsa"
 	"crypto/hmac"
+	"crypto/rsa"
 	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
