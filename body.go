@@ -1,6 +1,7 @@
 package snapauth
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"net/http"
@@ -125,8 +126,28 @@ func bodyTooLarge(limit int64) error {
 // canonical form is never longer than the input at any point (every escape
 // appendString rewrites shrinks or keeps its size, and the parser reads ahead
 // of where it writes), so no second buffer is needed. A body that is refused
-// is left garbled, which is fine for a buffer nobody else sees.
-// FuzzMinifyInPlace checks it against Minify.
-func minifyOwned(body []byte) ([]byte, error) {
-	return appendMinifiedChecked(body[:0], body)
+// is left garbled, which is fine for a buffer nobody else sees. It also
+// returns the SHA-256 of the minified body, which the string to sign needs:
+// for a large body it is computed chunk by chunk as the body is minified.
+// FuzzMinifyInPlace checks it against Minify and sha256.Sum256.
+func minifyOwned(body []byte) ([]byte, [sha256.Size]byte, error) {
+	if len(body) < 4*hashChunk {
+		min, err := appendMinifiedChecked(body[:0], body)
+		if err != nil {
+			return nil, [sha256.Size]byte{}, err
+		}
+		return min, sha256.Sum256(min), nil
+	}
+	hs := &chunkHasher{h: sha256.New()}
+	min, syntaxOK, utf8OK := minifyStrict(body[:0], body, hs)
+	switch {
+	case !syntaxOK:
+		return nil, [sha256.Size]byte{}, errNotJSON
+	case !utf8OK:
+		return nil, [sha256.Size]byte{}, errNotUTF8
+	}
+	hs.h.Write(min[hs.n:])
+	var sum [sha256.Size]byte
+	hs.h.Sum(sum[:0])
+	return min, sum, nil
 }

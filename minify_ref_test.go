@@ -2,6 +2,7 @@ package snapauth
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -117,6 +118,42 @@ func TestHasStringStop(t *testing.T) {
 			if got, want := hasStringStop(x), !plainStringByte[c]; got != want {
 				t.Fatalf("byte %#x at %d: hasStringStop %v, want %v", c, pos, got, want)
 			}
+		}
+	}
+}
+
+// TestMinifyOwnedLargeHashesInChunks: for bodies large enough to be hashed
+// chunk by chunk while minified, minifyOwned gives Minify's bytes and their
+// SHA-256, and refuses what Minify refuses, late errors included.
+func TestMinifyOwnedLargeHashesInChunks(t *testing.T) {
+	item := `{ "name" : "caf\u00e9 \"x\" \/ \ud83c\udf89", "qty" : 1.50e+2, "ok" : [ true , false , null ] }`
+	var pretty, compact []byte
+	pretty = append(pretty, "[\n"...)
+	compact = append(compact, '[')
+	for i := 0; len(pretty) < 600<<10; i++ {
+		if i > 0 {
+			pretty = append(pretty, ",\n  "...)
+			compact = append(compact, ',')
+		}
+		pretty = append(pretty, item...)
+		compact = append(compact, `{"a":"`+strings.Repeat("y", i%300)+`"}`...)
+	}
+	pretty = append(pretty, "\n]"...)
+	compact = append(compact, ']')
+	for name, body := range map[string][]byte{
+		"pretty":         pretty,
+		"compact":        compact,
+		"late syntax":    append(bytes.Clone(pretty[:len(pretty)-1]), '}'),
+		"late bad UTF-8": append(bytes.Clone(pretty[:len(pretty)-2]), ",\"\xff\"]"...),
+		"trailing data":  append(bytes.Clone(compact), " 1"...),
+	} {
+		want, wantErr := Minify(body)
+		got, sum, err := minifyOwned(bytes.Clone(body))
+		if wantErr != err {
+			t.Fatalf("%s: Minify error %v, minifyOwned %v", name, wantErr, err)
+		}
+		if err == nil && (!bytes.Equal(want, got) || sum != sha256.Sum256(want)) {
+			t.Fatalf("%s: minifyOwned differs from Minify + sha256.Sum256", name)
 		}
 	}
 }

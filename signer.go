@@ -71,7 +71,12 @@ func serviceStringToSign(method, endpointURL, accessToken string, minified []byt
 
 // appendServiceStringToSign appends the string to sign to dst.
 func appendServiceStringToSign(dst []byte, method, endpointURL, accessToken string, minified, timestamp []byte) []byte {
-	sum := sha256.Sum256(minified)
+	return appendStringToSignSum(dst, method, endpointURL, accessToken, sha256.Sum256(minified), timestamp)
+}
+
+// appendStringToSignSum is appendServiceStringToSign given the SHA-256 of
+// the minified body.
+func appendStringToSignSum(dst []byte, method, endpointURL, accessToken string, sum [sha256.Size]byte, timestamp []byte) []byte {
 	dst = append(dst, upperASCII(method)...)
 	dst = append(dst, ':')
 	dst = append(dst, endpointURL...)

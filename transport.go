@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -151,7 +152,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errors.New("snapauth: Transport.Source is nil; the symmetric signature needs a B2B access token")
 		}
 	}
-	min, err := minifyOwned(body)
+	min, bodySum, err := minifyOwned(body)
 	if err != nil {
 		return nil, err
 	}
@@ -176,6 +177,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		method:   req.Method,
 		endpoint: t.Provider.EndpointURL(req.URL),
 		body:     min,
+		bodySum:  bodySum,
 		customer: customer,
 	}
 	if a.method == "" {
@@ -214,6 +216,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 type attempt struct {
 	method, endpoint string
 	body             []byte // minified; nil when there is none
+	bodySum          [sha256.Size]byte
 	customer         string // Authorization-Customer value, "" when none
 	externalID       string // generated X-EXTERNAL-ID, "" when the caller set one
 }
@@ -342,7 +345,9 @@ func baseAnswer(base http.RoundTripper, resp *http.Response, err error) (*http.R
 // appendSignature appends X-SIGNATURE for one attempt to dst.
 func (t *Transport) appendSignature(dst []byte, a *attempt, accessToken string, timestamp []byte) ([]byte, error) {
 	if t.PrivateKey != nil {
-		sig, err := signRSA(t.PrivateKey, serviceStringToSign(a.method, a.endpoint, "", a.body, string(timestamp)))
+		var buf [512]byte
+		sts := appendStringToSignSum(buf[:0], a.method, a.endpoint, "", a.bodySum, timestamp)
+		sig, err := signRSA(t.PrivateKey, string(sts))
 		if err != nil {
 			return nil, err
 		}
@@ -350,7 +355,7 @@ func (t *Transport) appendSignature(dst []byte, a *attempt, accessToken string, 
 	}
 	pool, m := getMAC(t.ClientSecret)
 	defer putMAC(pool, m)
-	m.msg = appendServiceStringToSign(m.msg[:0], a.method, a.endpoint, accessToken, a.body, timestamp)
+	m.msg = appendStringToSignSum(m.msg[:0], a.method, a.endpoint, accessToken, a.bodySum, timestamp)
 	mac := m.mac()
 	if t.Provider.Encoding == Hex {
 		return hex.AppendEncode(dst, mac), nil
