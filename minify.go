@@ -85,16 +85,11 @@ func minifyStrict(dst, src []byte, hs *chunkHasher) (out []byte, syntaxOK, utf8O
 			if i >= n || src[i] != '"' {
 				return dst, false, utf8OK
 			}
-			end, esc, ok, u := scanString(src, i)
-			if !ok {
+			var ok, u bool
+			if dst, from, i, ok, u = stringToken(dst, src, from, i); !ok {
 				return dst, false, utf8OK
 			}
 			utf8OK = utf8OK && u
-			if esc {
-				dst = appendString(append(dst, src[from:i]...), src[i+1:end-1])
-				from = end
-			}
-			i = end
 			if i < n && isJSONSpace(src[i]) {
 				dst = append(dst, src[from:i]...)
 				i = skipSpace(src, i+1)
@@ -146,16 +141,11 @@ func minifyStrict(dst, src []byte, hs *chunkHasher) (out []byte, syntaxOK, utf8O
 				}
 				continue
 			case '"':
-				end, esc, ok, u := scanString(src, i)
-				if !ok {
+				var ok, u bool
+				if dst, from, i, ok, u = stringToken(dst, src, from, i); !ok {
 					return dst, false, utf8OK
 				}
 				utf8OK = utf8OK && u
-				if esc {
-					dst = appendString(append(dst, src[from:i]...), src[i+1:end-1])
-					from = end
-				}
-				i = end
 			case 't':
 				if !hasWord(src, i, "true") {
 					return dst, false, utf8OK
@@ -220,6 +210,22 @@ func minifyStrict(dst, src []byte, hs *chunkHasher) (out []byte, syntaxOK, utf8O
 			}
 		}
 	}
+}
+
+// stringToken scans the string whose quote is src[i] (see scanString) and
+// returns the index after it. A string with escapes is written out in
+// canonical form, after the pending run src[from:i], and the run restarts
+// after it; any other string stays in the run.
+func stringToken(dst, src []byte, from, i int) (out []byte, newFrom, end int, syntaxOK, utf8OK bool) {
+	end, esc, syntaxOK, utf8OK := scanString(src, i)
+	if !syntaxOK {
+		return dst, from, i, false, utf8OK
+	}
+	if esc {
+		dst = appendString(append(dst, src[from:i]...), src[i+1:end-1])
+		from = end
+	}
+	return dst, from, end, true, utf8OK
 }
 
 // chunkHasher is a hash fed by minifyStrict as it goes, and how much of

@@ -34,7 +34,7 @@ func BenchmarkRoundTrip(b *testing.B) {
 	for _, size := range benchBodySizes {
 		name := "body=" + benchSizeName(size)
 		b.Run(name+"/impl=strict-floor", func(b *testing.B) { benchStrictFloor(b, benchBodyOfSize(b, size)) })
-		b.Run(name+"/impl=snapauth", func(b *testing.B) { benchTransport(b, benchBodyOfSize(b, size)) })
+		b.Run(name+"/impl=snapauth", func(b *testing.B) { benchTransport(b, benchBodyOfSize(b, size), nil) })
 	}
 }
 
@@ -78,14 +78,14 @@ func benchBodyOfSize(tb testing.TB, n int) []byte {
 	return out
 }
 
-func benchTransport(b *testing.B, body []byte) {
-	tr := &Transport{
-		Base:         noopBase{&http.Response{StatusCode: 200, Body: http.NoBody}},
-		Source:       oauth2.StaticTokenSource(benchToken),
-		ClientSecret: benchSecret,
-		PartnerID:    "82150823919040624621823174737537",
-		ChannelID:    "95221",
+// benchTransport measures RoundTrip of tr, given the benchmark's base,
+// partner and channel; nil means a symmetric transport.
+func benchTransport(b *testing.B, body []byte, tr *Transport) {
+	if tr == nil {
+		tr = &Transport{Source: oauth2.StaticTokenSource(benchToken), ClientSecret: benchSecret}
 	}
+	tr.Base = noopBase{&http.Response{StatusCode: 200, Body: http.NoBody}}
+	tr.PartnerID, tr.ChannelID = "82150823919040624621823174737537", "95221"
 	benchAllowBody(tr, len(body))
 	req, rb := newBenchRequest(b, body)
 	if body == nil {
@@ -97,9 +97,7 @@ func benchTransport(b *testing.B, body []byte) {
 	if resp, err := tr.RoundTrip(req); err != nil || resp.StatusCode != 200 {
 		b.Fatal(err)
 	}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	cpu := processCPU()
+	defer measure(b, len(body))()
 	for b.Loop() {
 		rb.Reset(body)
 		resp, err := tr.RoundTrip(req)
@@ -107,7 +105,15 @@ func benchTransport(b *testing.B, body []byte) {
 			b.Fatal(err)
 		}
 	}
-	reportCPU(b, cpu)
+}
+
+// measure sets the benchmark's bytes per op and allocation report, and
+// returns the function, to defer, that reports CPU time per op.
+func measure(b *testing.B, bytes int) func() {
+	b.SetBytes(int64(bytes))
+	b.ReportAllocs()
+	cpu := processCPU()
+	return func() { reportCPU(b, cpu) }
 }
 
 // reportCPU reports the process's CPU time per iteration since cpu, a
@@ -132,23 +138,10 @@ func benchStrictFloor(b *testing.B, body []byte) {
 	var sts []byte
 	var sum [sha512.Size]byte
 	var sig [88]byte
-	if len(body) > 0 { // warm the buffer, as benchTransport warms up
-		if err := json.Compact(&compact, body); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	cpu := processCPU()
-	defer reportCPU(b, cpu)
+	compactHash(b, &compact, body) // warm the buffer, as benchTransport warms up
+	defer measure(b, len(body))()
 	for b.Loop() {
-		compact.Reset()
-		if len(body) > 0 {
-			if err := json.Compact(&compact, body); err != nil {
-				b.Fatal(err)
-			}
-		}
-		h := sha256.Sum256(compact.Bytes())
+		h := compactHash(b, &compact, body)
 		sts = append(sts[:0], method...)
 		sts = append(sts, ':')
 		sts = append(sts, endpoint...)
@@ -162,6 +155,18 @@ func benchStrictFloor(b *testing.B, body []byte) {
 		mac.Write(sts)
 		base64.StdEncoding.Encode(sig[:], mac.Sum(sum[:0]))
 	}
+}
+
+// compactHash is the floor's minify and hash: json.Compact of body into
+// the reused buffer, and the SHA-256 of the result.
+func compactHash(b *testing.B, compact *bytes.Buffer, body []byte) [sha256.Size]byte {
+	compact.Reset()
+	if len(body) > 0 {
+		if err := json.Compact(compact, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return sha256.Sum256(compact.Bytes())
 }
 
 // benchAllowBody lets tr send a body of n bytes.
@@ -183,16 +188,9 @@ func BenchmarkRoundTripRSA(b *testing.B) {
 		var compact bytes.Buffer
 		var sts []byte
 		var sig [512]byte
-		b.SetBytes(int64(len(body)))
-		b.ReportAllocs()
-		cpu := processCPU()
-		defer reportCPU(b, cpu)
+		defer measure(b, len(body))()
 		for b.Loop() {
-			compact.Reset()
-			if err := json.Compact(&compact, body); err != nil {
-				b.Fatal(err)
-			}
-			h := sha256.Sum256(compact.Bytes())
+			h := compactHash(b, &compact, body)
 			sts = append(append(append(sts[:0], "POST:"...), endpoint...), ':')
 			sts = hex.AppendEncode(sts, h[:])
 			sts = append(append(sts, ':'), ts...)
@@ -205,23 +203,6 @@ func BenchmarkRoundTripRSA(b *testing.B) {
 		}
 	})
 	b.Run("body=1KiB/impl=snapauth", func(b *testing.B) {
-		tr := &Transport{
-			Base:       noopBase{&http.Response{StatusCode: 200, Body: http.NoBody}},
-			PrivateKey: key,
-			PartnerID:  "82150823919040624621823174737537",
-			ChannelID:  "95221",
-		}
-		req, rb := newBenchRequest(b, body)
-		b.SetBytes(int64(len(body)))
-		b.ReportAllocs()
-		cpu := processCPU()
-		defer reportCPU(b, cpu)
-		for b.Loop() {
-			rb.Reset(body)
-			resp, err := tr.RoundTrip(req)
-			if err != nil || resp.StatusCode != 200 {
-				b.Fatal(err)
-			}
-		}
+		benchTransport(b, body, &Transport{PrivateKey: key})
 	})
 }
