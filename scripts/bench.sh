@@ -14,7 +14,9 @@
 #      plain http.Client, oauth2.Transport, the oauth2+snapheaders control
 #      and snapauth.Transport, with snapauth's ratio to oauth2 and to plain
 #      (median of per-round ratios), and CPU µs per request;
-#   5. benchstat's own side-by-side view of the same runs (-col /impl, /mode).
+#   5. benchstat's own side-by-side view of the same runs (-col /impl, /mode);
+#   6. Minify against Minify as it was at BASELINE (the commit before the
+#      work of issue 15), built from git and run in the same rounds.
 # About 3-4 minutes with the defaults on a 2-core machine. Not run in CI.
 # benchstat (golang.org/x/perf) is installed at a pinned version if missing.
 #
@@ -23,6 +25,8 @@
 #   BENCHTIME=300ms -benchtime of the in-process benchmarks
 #   LOOPTIME=300ms  -benchtime of each loopback benchmark
 #   OUT=DIR         where the raw output is kept (default: a temp dir, printed)
+#   BASELINE=REV    the commit Minify is compared with (default cb48fe4;
+#                   skipped outside a git checkout)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="/usr/local/go/bin:$PATH:$(go env GOPATH)/bin"
@@ -53,10 +57,24 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo u
 echo "raw output: $OUT"
 
 go test -c -o "$OUT/snapauth.test" .
-micro_re='^Benchmark(RoundTrip|RoundTripRSA|Transport|SigningFloor|OAuth2Transport|ServiceSignature|Minify|NewExternalID|TokenSource)$'
+BASELINE="${BASELINE:-cb48fe4}"
+baseline=""
+if git rev-parse -q --verify "$BASELINE^{commit}" >/dev/null 2>&1; then
+	mkdir -p "$OUT/baseline"
+	git archive "$BASELINE" | tar -x -C "$OUT/baseline"
+	cp minify_test.go "$OUT/baseline/" # the same BenchmarkMinify, on the old Minify
+	(cd "$OUT/baseline" && go test -c -o "$OUT/baseline.test" .) && baseline="$OUT/baseline.test"
+fi
+minold="$OUT/minify-baseline.txt"
+: >"$minold"
+micro_re='^Benchmark(RoundTrip|RoundTripRSA|Transport|SigningFloor|OAuth2Transport|ServiceSignature|NewExternalID|TokenSource)$'
 for r in $(seq "$ROUNDS"); do
 	echo "== round $r/$ROUNDS" >&2
 	"$OUT/snapauth.test" -test.run '^$' -test.bench "$micro_re" -test.benchmem -test.benchtime "$BENCHTIME" >>"$micro"
+	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkMinify$' -test.benchmem -test.benchtime "$BENCHTIME" >>"$micro"
+	if [ -n "$baseline" ]; then # right after the new Minify ran, as its neighbour in time
+		"$baseline" -test.run '^$' -test.bench '^BenchmarkMinify$' -test.benchmem -test.benchtime "$BENCHTIME" >>"$minold"
+	fi
 	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkLoopback$' -test.benchmem -test.benchtime "$LOOPTIME" >>"$loop"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
@@ -142,3 +160,14 @@ benchstat -filter '.name:(RoundTrip OR RoundTripRSA)' -col '/impl@(strict-floor 
 echo
 echo "== benchstat: loopback, oauth2 (base column) vs the other modes"
 benchstat -col '/mode@(oauth2 plain oauth2+snapheaders snapauth)' "$loop"
+
+if [ -s "$minold" ]; then
+	echo
+	echo "== Minify now against Minify at $BASELINE, same rounds (median of per-round throughput ratios)"
+	{ grep '^BenchmarkMinify/' "$minold" | sed 's/^/old /'; grep '^BenchmarkMinify/' "$micro" | sed 's/^/new /'; } | awk '
+		{ name = $2; sub(/-[0-9]+$/, "", name); for (i = 3; i < NF; i++) if ($(i + 1) == "MB/s") v = $i
+		  if ($1 == "old") old[name, ++no[name]] = v; else { r = ++nn[name]; if ((name, r) in old) print name, v / old[name, r] } }' |
+		median | awk '{ printf "| %s | %.2fx |\n", $1, $2 }'
+	echo
+	benchstat "$minold" <(grep -E '^(Benchmark(Minify)/|goos|goarch|pkg|cpu)' "$micro")
+fi
