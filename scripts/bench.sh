@@ -81,7 +81,9 @@ echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo un
 
 echo
 echo "== benchstat: every benchmark, $ROUNDS rounds"
-benchstat "$micro" "$loop" 2>/dev/null || benchstat "$micro"
+benchstat "$micro"
+echo
+benchstat "$loop"
 
 # median KEY VALUE lines -> "KEY median" per key (input order of keys kept).
 median() {
