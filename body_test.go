@@ -3,6 +3,7 @@ package snapauth
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io"
 	"net/http"
@@ -189,12 +190,15 @@ func FuzzMinifyInPlace(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		want, wantErr := Minify(body)
-		got, gotErr := minifyOwned(bytes.Clone(body))
+		got, sum, gotErr := minifyOwned(bytes.Clone(body))
 		if (wantErr == nil) != (gotErr == nil) {
 			t.Fatalf("Minify error %v, in place %v", wantErr, gotErr)
 		}
 		if wantErr == nil && !bytes.Equal(want, got) {
 			t.Fatalf("in place %q, Minify %q", got, want)
+		}
+		if wantErr == nil && sum != sha256.Sum256(want) {
+			t.Fatalf("in place SHA-256 of %q is not that of the output", body)
 		}
 	})
 }

@@ -1,8 +1,9 @@
 package snapauth
 
 import (
-	"crypto/rand"
-	"encoding/binary"
+	crand "crypto/rand"
+	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -12,8 +13,10 @@ import (
 type ExternalIDFunc func() string
 
 // NewExternalID returns a fresh X-EXTERNAL-ID: 36 decimal digits, the current
-// Unix time in milliseconds (13 digits) followed by 23 digits from
-// crypto/rand. Uniqueness needs no coordination between goroutines,
+// Unix time in milliseconds (13 digits) followed by 23 random digits from
+// ChaCha8, a cryptographically strong generator, each seeded with 32 bytes
+// from crypto/rand, so the digits are as unpredictable as crypto/rand's at
+// a fraction of the cost of a crypto/rand call per ID. Uniqueness needs no coordination between goroutines,
 // processes or restarts: two IDs can collide only when they are made in the
 // same millisecond and draw the same 23 random digits, a chance of 1 in
 // 10^23 per pair. A partner sending a million requests a day meets a
@@ -30,15 +33,23 @@ func newExternalID(now time.Time) string {
 		ms = 0
 	}
 	putDigits(id[:13], uint64(ms))
-	var r [24]byte
-	rand.Read(r[:]) // never fails: crypto/rand crashes the program rather than return an error
+	r := idRandom.Get().(*rand.ChaCha8)
 	// Each 64-bit draw reduced modulo 10^8 (or 10^7) is uniform to within
 	// 10^-11, which changes none of the odds above.
-	putDigits(id[13:21], binary.LittleEndian.Uint64(r[0:8])%1e8)
-	putDigits(id[21:29], binary.LittleEndian.Uint64(r[8:16])%1e8)
-	putDigits(id[29:36], binary.LittleEndian.Uint64(r[16:24])%1e7)
+	putDigits(id[13:21], r.Uint64()%1e8)
+	putDigits(id[21:29], r.Uint64()%1e8)
+	putDigits(id[29:36], r.Uint64()%1e7)
+	idRandom.Put(r)
 	return string(id[:])
 }
+
+// idRandom holds ChaCha8 generators for newExternalID, one per concurrent
+// caller, each seeded from crypto/rand when it is made.
+var idRandom = sync.Pool{New: func() any {
+	var seed [32]byte
+	crand.Read(seed[:]) // never fails: crypto/rand crashes the program rather than return an error
+	return rand.NewChaCha8(seed)
+}}
 
 // putDigits writes v into dst as len(dst) decimal digits, zero-padded.
 func putDigits(dst []byte, v uint64) {

@@ -2,7 +2,6 @@ package snapauth
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -27,57 +26,33 @@ import (
 // empty output; anything that is not valid UTF-8 JSON is an error and is
 // never signed.
 func Minify(body []byte) ([]byte, error) {
-	if err := checkJSON(body); err != nil {
-		return nil, err
-	}
-	return appendMinified(make([]byte, 0, len(body)), body), nil
+	return appendMinifiedChecked(make([]byte, 0, len(body)), body)
 }
 
-// checkJSON accepts an empty body or valid UTF-8 JSON, the inputs
-// appendMinified is written for.
-func checkJSON(body []byte) error {
+var (
+	errNotJSON = errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	errNotUTF8 = errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
+)
+
+// appendMinifiedChecked appends the canonical compact form of body to dst in
+// one pass that also checks it: an empty body, or one JSON value in valid
+// UTF-8, refused exactly where encoding/json.Valid or utf8.Valid refuse
+// (FuzzMinifyStrict compares them). Invalid JSON is reported before invalid
+// UTF-8, as Valid is asked first. dst may be body[:0]: the output never gets
+// ahead of the input it was read from (see minifyOwned).
+func appendMinifiedChecked(dst, body []byte) ([]byte, error) {
 	if len(body) == 0 {
-		return nil
+		return dst, nil
 	}
-	if !json.Valid(body) {
-		return errors.New("snapauth: body is not valid JSON; refusing to sign it")
+	out, syntaxOK, utf8OK := minifyStrict(dst, body, nil)
+	switch {
+	case !syntaxOK:
+		return nil, errNotJSON
+	case !utf8OK:
+		return nil, errNotUTF8
 	}
-	if !utf8.Valid(body) {
-		return errors.New("snapauth: body is not valid UTF-8 JSON; refusing to sign it")
-	}
-	return nil
+	return out, nil
 }
-
-// appendMinified appends the canonical compact form of valid JSON src to dst.
-func appendMinified(dst, src []byte) []byte {
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch c {
-		case ' ', '\t', '\n', '\r':
-			i++
-		case '"':
-			end := i + 1
-			for src[end] != '"' {
-				if src[end] == '\\' {
-					end++
-				}
-				end++
-			}
-			dst = appendString(dst, src[i+1:end])
-			i = end + 1
-		default:
-			j := i + 1
-			for j < len(src) && !isJSONSpace(src[j]) && src[j] != '"' {
-				j++
-			}
-			dst = append(dst, src[i:j]...)
-			i = j
-		}
-	}
-	return dst
-}
-
-func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 // appendString writes the contents s of a valid JSON string, with quotes, in
 // JSON.stringify's canonical escaping.

@@ -166,7 +166,12 @@ func BenchmarkMinify(b *testing.B) {
 	pretty := signerPrettyBody(b)
 	compact, err := snapauth.Minify(pretty)
 	require.NoError(b, err)
-	for name, body := range map[string][]byte{"pretty": pretty, "compact": compact} {
+	big := []byte("[\n")
+	for len(big) < 1<<20 {
+		big = append(append(big, pretty...), ",\n"...)
+	}
+	big = append(big[:len(big)-2], "\n]"...)
+	for name, body := range map[string][]byte{"pretty": pretty, "compact": compact, "pretty1MiB": big} {
 		b.Run(name, func(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(len(body)))

@@ -96,6 +96,11 @@ type Provider struct {
 
 // Timestamp formats t as the provider's X-TIMESTAMP.
 func (p Provider) Timestamp(t time.Time) string {
+	return string(p.appendTimestamp(nil, t))
+}
+
+// appendTimestamp appends t as the provider's X-TIMESTAMP to dst.
+func (p Provider) appendTimestamp(dst []byte, t time.Time) []byte {
 	loc := p.Location
 	if loc == nil {
 		loc = Jakarta
@@ -104,7 +109,7 @@ func (p Provider) Timestamp(t time.Time) string {
 	if layout == "" {
 		layout = TimestampLayout
 	}
-	return t.In(loc).Format(layout)
+	return appendTimestampCached(dst, t, loc, layout)
 }
 
 // GrantType returns grant (a standard, lower-case grant type such as

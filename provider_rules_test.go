@@ -272,7 +272,7 @@ func TestProfileChecksAreCheap(t *testing.T) {
 	now := time.Now()
 	for _, p := range []Provider{Standard, Finnet, DANA, Midtrans} {
 		tr := &Transport{Provider: p, Origin: "o"}
-		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _ = tr.checkProfile(h) }), p.Name)
+		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _, _ = tr.checkProfile(h) }), p.Name)
 		// NewExternalID's own cost, whatever the profile (the race detector
 		// adds allocations of its own, so compare rather than count).
 		base := testing.AllocsPerRun(100, func() { _ = NewExternalID() })
@@ -287,7 +287,7 @@ func BenchmarkCheckProfile(b *testing.B) {
 		b.Run(p.Name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				_, _ = tr.checkProfile(h)
+				_, _, _ = tr.checkProfile(h)
 			}
 		})
 	}

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/sha512"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -42,13 +41,14 @@ func TokenStringToSign(clientKey, timestamp string) string {
 // Provider.EndpointURL). An empty body hashes the empty string; a body that is
 // not JSON is an error.
 func ServiceStringToSign(method, endpointURL, accessToken string, body []byte, timestamp string) (string, error) {
-	if err := checkJSON(body); err != nil {
-		return "", err
-	}
 	// Only the hash of the minified body is needed, so it is minified into a
 	// pooled scratch buffer rather than a copy per call.
 	bp := minifyScratch.Get().(*[]byte)
-	min := appendMinified((*bp)[:0], body)
+	min, err := appendMinifiedChecked((*bp)[:0], body)
+	if err != nil {
+		minifyScratch.Put(bp)
+		return "", err
+	}
 	s := serviceStringToSign(method, endpointURL, accessToken, min, timestamp)
 	if cap(min) <= maxScratch {
 		*bp = min[:0]
@@ -65,28 +65,29 @@ const maxScratch = 64 << 10
 
 // serviceStringToSign builds the string from a body that is already minified.
 func serviceStringToSign(method, endpointURL, accessToken string, minified []byte, timestamp string) string {
-	sum := sha256.Sum256(minified)
-	var hexSum [sha256.Size * 2]byte
-	hex.Encode(hexSum[:], sum[:])
-	method = upperASCII(method)
-	n := len(method) + len(endpointURL) + len(hexSum) + len(timestamp) + 3
+	var buf [512]byte
+	return string(appendServiceStringToSign(buf[:0], method, endpointURL, accessToken, minified, []byte(timestamp)))
+}
+
+// appendServiceStringToSign appends the string to sign to dst.
+func appendServiceStringToSign(dst []byte, method, endpointURL, accessToken string, minified, timestamp []byte) []byte {
+	return appendStringToSignSum(dst, method, endpointURL, accessToken, sha256.Sum256(minified), timestamp)
+}
+
+// appendStringToSignSum is appendServiceStringToSign given the SHA-256 of
+// the minified body.
+func appendStringToSignSum(dst []byte, method, endpointURL, accessToken string, sum [sha256.Size]byte, timestamp []byte) []byte {
+	dst = append(dst, upperASCII(method)...)
+	dst = append(dst, ':')
+	dst = append(dst, endpointURL...)
+	dst = append(dst, ':')
 	if accessToken != "" {
-		n += len(accessToken) + 1
+		dst = append(dst, accessToken...)
+		dst = append(dst, ':')
 	}
-	var b strings.Builder
-	b.Grow(n)
-	b.WriteString(method)
-	b.WriteByte(':')
-	b.WriteString(endpointURL)
-	b.WriteByte(':')
-	if accessToken != "" {
-		b.WriteString(accessToken)
-		b.WriteByte(':')
-	}
-	b.Write(hexSum[:])
-	b.WriteByte(':')
-	b.WriteString(timestamp)
-	return b.String()
+	dst = hex.AppendEncode(dst, sum[:])
+	dst = append(dst, ':')
+	return append(dst, timestamp...)
 }
 
 func upperASCII(s string) string {
@@ -134,12 +135,6 @@ func SignSymmetric(clientSecret, stringToSign string) string {
 	var b64 [88]byte // base64.StdEncoding.EncodedLen(sha512.Size)
 	base64.StdEncoding.Encode(b64[:], hmacSHA512(clientSecret, stringToSign))
 	return string(b64[:])
-}
-
-func hmacSHA512(secret, msg string) []byte {
-	m := hmac.New(sha512.New, []byte(secret))
-	m.Write([]byte(msg))
-	return m.Sum(nil)
 }
 
 // VerifySymmetric checks an HMAC-SHA512 signature in constant time. The

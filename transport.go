@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"time"
 
 	"golang.org/x/oauth2"
@@ -43,11 +43,7 @@ import (
 // invalid or not found) and Source implements TokenInvalidator, the transport
 // drops that token, takes a fresh one and sends the request once more, signed
 // anew with a new timestamp and the same X-EXTERNAL-ID (the provider rejected
-// the first attempt before processing it). Case 02 or 04 (customer token
-// invalid or not found) does the same with the context's customer source:
-// the sources of this package then refresh the customer's token with the
-// newest refresh token, and a refused refresh is an error matching
-// ErrReauthorize. Nothing else is ever retried, and never more than once.
+// the first attempt before processing it). Nothing else is ever retried.
 //
 // The body is read into memory (SNAP bodies are small), so the retry can
 // always replay it. The caller's request is never modified, and its body is
@@ -88,8 +84,7 @@ type Transport struct {
 	PrivateKey crypto.Signer
 
 	// Origin is sent as ORIGIN when not empty (Finnet requires it). Empty
-	// means the header is left as the caller set it; a Provider whose
-	// ServiceHeaders names ORIGIN then refuses a call that has none.
+	// means the header is left as the caller set it.
 	Origin string
 
 	// Provider describes the provider's deviations: X-TIMESTAMP layout and
@@ -98,15 +93,20 @@ type Transport struct {
 	Provider Provider
 
 	// ExternalID makes the X-EXTERNAL-ID of a request that has none. Nil
-	// means an id in the Provider's format: NewExternalID cut to
-	// Provider.ExternalIDLength, or a UUID for ExternalIDUUID. An id that
-	// breaks the Provider's rule, made here or set by the caller, is an
-	// error and nothing is sent.
+	// means NewExternalID.
 	ExternalID ExternalIDFunc
 
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
 	// means time.Now.
 	Now func() time.Time
+
+	// MaxBodySize is the largest request body, in bytes, the transport
+	// reads and signs. A larger body is refused before anything is sent,
+	// with an error wrapping *http.MaxBytesError, after reading at most
+	// MaxBodySize+1 bytes of it (none when its ContentLength says it is
+	// larger), so the memory a request can take is bounded by MaxBodySize.
+	// Zero or less means 8 MiB, far above any SNAP body.
+	MaxBodySize int64
 
 	// Observer, if not nil, is told of every token the transport drops
 	// because the provider rejected it (EventTokenInvalidated). Nil means the
@@ -140,11 +140,7 @@ const maxErrorBody = 64 << 10
 // RoundTrip signs req and sends it through Base, following the
 // http.RoundTripper rules: req is not modified and its body is closed, also
 // when an error is returned. A body that is not JSON is an error and nothing
-// is sent. Errors from the token sources are returned wrapped. A request
-// that net/http made by following a redirect (req.Response is set) to
-// another host, or from https to http, is refused with an error and nothing
-// is sent, whatever the client's CheckRedirect: the signature and the
-// tokens never reach a host the caller did not name.
+// is sent. Errors from the token sources are returned wrapped.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := checkRedirected(req); err != nil {
 		if req.Body != nil {
@@ -152,14 +148,14 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, err
 	}
-	body, err := readRequestBody(req)
+	body, err := readRequestBody(req, t.maxBodySize())
 	if err != nil {
 		return nil, err
 	}
 	if req.URL == nil {
 		return nil, errors.New("snapauth: request has no URL")
 	}
-	externalID, err := t.checkProfile(req.Header) // "" when the caller set one
+	externalID, generateID, err := t.checkProfile(req.Header)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +167,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, errors.New("snapauth: Transport.Source is nil; the symmetric signature needs a B2B access token")
 		}
 	}
-	min, err := minifyOwned(body)
+	min, bodySum, err := minifyOwned(body)
 	if err != nil {
 		return nil, err
 	}
@@ -197,14 +193,19 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		method:   req.Method,
 		endpoint: t.Provider.EndpointURL(req.URL),
 		body:     min,
+		bodySum:  bodySum,
 		customer: customer,
 	}
 	if a.method == "" {
 		a.method = http.MethodGet
 	}
+	now := t.now() // one clock read for the first attempt's X-TIMESTAMP and the ID
 	a.externalID = externalID
+	if generateID {
+		a.externalID = t.Provider.newExternalID(now)
+	}
 
-	resp, err := t.send(req, &a, tok)
+	resp, err := t.send(req, &a, tok, now)
 	if err != nil || resp.StatusCode != http.StatusUnauthorized {
 		return resp, err
 	}
@@ -216,7 +217,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, nil
 	}
 	resp.Body.Close()
-	return t.send(req, &a, tok)
+	return t.send(req, &a, tok, t.now())
 }
 
 // renewRejected decides the retry of a 401 answer: when its SNAP case says
@@ -265,41 +266,30 @@ func (t *Transport) renewRejected(ctx context.Context, resp *http.Response, a *a
 type attempt struct {
 	method, endpoint string
 	body             []byte // minified; nil when there is none
+	bodySum          [sha256.Size]byte
 	customer         string // Authorization-Customer value, "" when none
 	externalID       string // generated X-EXTERNAL-ID, "" when the caller set one
 }
-
-// Canonical forms of the header names the transport sets.
-const (
-	hAuthorization = "Authorization"
-	hCustomer      = "Authorization-Customer"
-	hTimestamp     = "X-Timestamp"
-	hSignature     = "X-Signature"
-	hPartnerID     = "X-Partner-Id"
-	hExternalID    = "X-External-Id"
-	hChannelID     = "Channel-Id"
-	hOrigin        = "Origin"
-	hContentType   = "Content-Type"
-)
-
-const ourHeaders = 9
 
 // outgoing is the signed copy of a request, with its body reader and the
 // values of the headers the transport sets, in one allocation.
 type outgoing struct {
 	req  http.Request
-	body bodyReader
-	vals [ourHeaders]string
+	body bytes.Reader
+	vals [numHeaderSlots]string // by slot; "" leaves the header as the caller set it
 }
 
-// send signs one attempt with tok and sends it through the base transport.
-func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*http.Response, error) {
-	ts := t.Provider.Timestamp(t.now())
+// send signs one attempt with tok and the time now, and sends it through
+// the base transport.
+func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token, now time.Time) (*http.Response, error) {
+	var tsBuf [64]byte
+	ts := t.Provider.appendTimestamp(tsBuf[:0], now)
 	var access string
 	if tok != nil {
 		access = tok.AccessToken
 	}
-	sig, err := t.sign(a, access, ts)
+	var sigBuf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
+	sig, err := t.appendSignature(sigBuf[:0], a, access, ts)
 	if err != nil {
 		return nil, err
 	}
@@ -307,85 +297,78 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token) (*htt
 	o := new(outgoing)
 	o.req = *req
 	r2 := &o.req
-	h := cloneHeader(req.Header, t.headerCount(a, tok))
-	vals := o.vals[:]
-	set := func(k, v string) {
-		vals[0] = v
-		h[k] = vals[:1:1]
-		vals = vals[1:]
-	}
-	if tok != nil {
-		set(hAuthorization, "Bearer "+access)
-	}
-	if a.customer != "" {
-		set(hCustomer, a.customer)
-	}
-	set(hTimestamp, ts)
-	set(hSignature, sig)
-	if t.PartnerID != "" {
-		set(hPartnerID, t.PartnerID)
-	}
-	if a.externalID != "" {
-		set(hExternalID, a.externalID)
-	}
-	if t.ChannelID != "" {
-		set(hChannelID, t.ChannelID)
-	}
-	if t.Origin != "" {
-		set(hOrigin, t.Origin)
-	}
+	v := &o.vals
+	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = headerStrings(ts, sig, tok != nil, access)
+	v[slotCustomer] = a.customer
+	v[slotPartnerID] = t.PartnerID
+	v[slotExternalID] = a.externalID
+	v[slotChannelID] = t.ChannelID
+	v[slotOrigin] = t.Origin
 	if len(a.body) > 0 {
-		if ct := h[hContentType]; len(ct) == 0 || !isJSONMediaType(ct[0]) {
-			set(hContentType, "application/json")
-		}
+		v[slotContentType] = "application/json"
 	}
-	r2.Header = h
+	r2.Header = withHeaders(req.Header, v)
 
 	r2.TransferEncoding = nil
 	r2.ContentLength = int64(len(a.body))
 	switch {
 	case len(a.body) > 0:
+		// A *bytes.Reader behind io.NopCloser is what net/http knows to be
+		// in memory: it then writes headers and body in one write instead
+		// of flushing the headers first (transfer.go, Go issue 22088).
 		b := a.body
 		o.body.Reset(b)
-		r2.Body = &o.body
-		r2.GetBody = func() (io.ReadCloser, error) { return newBodyReader(b), nil }
+		r2.Body = io.NopCloser(&o.body)
+		r2.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
 	case req.Body != nil:
 		r2.Body = http.NoBody
 		r2.GetBody = func() (io.ReadCloser, error) { return http.NoBody, nil }
 	default:
 		r2.Body, r2.GetBody = nil, nil
 	}
-	return t.base().RoundTrip(r2)
+	base := t.base()
+	resp, err := base.RoundTrip(r2)
+	return baseAnswer(base, resp, err)
 }
 
-// headerCount is how many headers send sets at most. Sizing the header map
-// exactly keeps a small map in one allocation instead of four.
-func (t *Transport) headerCount(a *attempt, tok *oauth2.Token) int {
-	n := 2 // X-TIMESTAMP, X-SIGNATURE
-	for _, set := range [...]bool{tok != nil, a.customer != "", t.PartnerID != "", a.externalID != "",
-		t.ChannelID != "", t.Origin != "", len(a.body) > 0} {
-		if set {
-			n++
+// baseAnswer holds a Base to the RoundTripper contract the way net/http's
+// Client does: an error comes alone (a response sent with it is closed), a
+// missing response is an error, and a missing body becomes http.NoBody.
+func baseAnswer(base http.RoundTripper, resp *http.Response, err error) (*http.Response, error) {
+	if err != nil {
+		if resp != nil && resp.Body != nil {
+			resp.Body.Close()
 		}
+		return nil, err
 	}
-	return n
+	if resp == nil {
+		return nil, fmt.Errorf("snapauth: Base RoundTripper (%T) returned a nil *http.Response with a nil error", base)
+	}
+	if resp.Body == nil {
+		resp.Body = http.NoBody
+	}
+	return resp, nil
 }
 
-// sign returns X-SIGNATURE for one attempt.
-func (t *Transport) sign(a *attempt, accessToken, timestamp string) (string, error) {
+// appendSignature appends X-SIGNATURE for one attempt to dst.
+func (t *Transport) appendSignature(dst []byte, a *attempt, accessToken string, timestamp []byte) ([]byte, error) {
 	if t.PrivateKey != nil {
-		sig, err := signRSA(t.PrivateKey, serviceStringToSign(a.method, a.endpoint, "", a.body, timestamp))
+		var buf [512]byte
+		sts := appendStringToSignSum(buf[:0], a.method, a.endpoint, "", a.bodySum, timestamp)
+		sig, err := signRSA(t.PrivateKey, string(sts))
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		return t.Provider.EncodeSignature(sig), nil
+		return append(dst, t.Provider.EncodeSignature(sig)...), nil
 	}
-	mac := hmacSHA512(t.ClientSecret, serviceStringToSign(a.method, a.endpoint, accessToken, a.body, timestamp))
-	var buf [2 * 64]byte // room for 64 bytes in hex (128) or base64 (88)
+	pool, m := getMAC(t.ClientSecret)
+	defer putMAC(pool, m)
+	m.msg = appendStringToSignSum(m.msg[:0], a.method, a.endpoint, accessToken, a.bodySum, timestamp)
+	mac := m.mac()
 	if t.Provider.Encoding == Hex {
-		return string(hex.AppendEncode(buf[:0], mac)), nil
+		return hex.AppendEncode(dst, mac), nil
 	}
-	return string(base64.StdEncoding.AppendEncode(buf[:0], mac)), nil
+	return base64.StdEncoding.AppendEncode(dst, mac), nil
 }
 
 func (t *Transport) base() http.RoundTripper {
@@ -395,61 +378,21 @@ func (t *Transport) base() http.RoundTripper {
 	return http.DefaultTransport
 }
 
+// defaultMaxBodySize is MaxBodySize's default.
+const defaultMaxBodySize = 8 << 20
+
+func (t *Transport) maxBodySize() int64 {
+	if t.MaxBodySize > 0 {
+		return t.MaxBodySize
+	}
+	return defaultMaxBodySize
+}
+
 func (t *Transport) now() time.Time {
 	if t.Now != nil {
 		return t.Now()
 	}
 	return time.Now()
-}
-
-func (t *Transport) newExternalID() string {
-	if t.ExternalID != nil {
-		return t.ExternalID()
-	}
-	return t.Provider.newExternalID(t.now())
-}
-
-// cloneHeader copies h into a new map with room for extra more keys, with
-// all values in one allocation. Keys are canonicalised, so that a value the
-// caller stored under a non-canonical key is still found and replaced.
-func cloneHeader(h http.Header, extra int) http.Header {
-	n := 0
-	for _, vv := range h {
-		n += len(vv)
-	}
-	out := make(http.Header, len(h)+extra)
-	if n == 0 {
-		return out
-	}
-	all := make([]string, n)
-	for k, vv := range h {
-		if len(vv) == 0 {
-			continue
-		}
-		ck := http.CanonicalHeaderKey(k)
-		c := copy(all, vv)
-		if prev, ok := out[ck]; ok {
-			out[ck] = append(prev[:len(prev):len(prev)], all[:c]...)
-		} else {
-			out[ck] = all[:c:c]
-		}
-		all = all[c:]
-	}
-	return out
-}
-
-// hasValue reports whether h holds a non-empty value for the canonical key
-// ck, also under a non-canonical spelling of it.
-func hasValue(h http.Header, ck string) bool {
-	if v := h[ck]; len(v) > 0 {
-		return v[0] != ""
-	}
-	for k, v := range h {
-		if len(v) > 0 && v[0] != "" && strings.EqualFold(k, ck) {
-			return true
-		}
-	}
-	return false
 }
 
 // sourceToken takes a token from src, passing ctx when src accepts one, and

@@ -9,24 +9,27 @@ import (
 // checkProfile refuses, before any token is fetched or request sent, a
 // Provider that contradicts itself, an X-EXTERNAL-ID (the caller's or
 // ExternalID's) that breaks the Provider's rule, and a call without a
-// header the Provider requires. It returns the X-EXTERNAL-ID to add, ""
-// when the caller set one.
-func (t *Transport) checkProfile(h http.Header) (string, error) {
+// header the Provider requires. For a request without X-EXTERNAL-ID it
+// returns the one ExternalID made, or generate set when the Transport is to
+// make one in the Provider's format (at the request's clock reading).
+func (t *Transport) checkProfile(h http.Header) (id string, generate bool, err error) {
 	p := &t.Provider
 	if err := p.Validate(); err != nil {
-		return "", err
+		return "", false, err
 	}
-	var generated string
-	if id, ok := headerValue(h, hExternalID); ok {
+	if caller, ok := headerValue(h, hExternalID); ok {
+		if err := p.checkExternalID(caller); err != nil {
+			return "", false, err
+		}
+	} else if t.ExternalID != nil {
+		id = t.ExternalID()
 		if err := p.checkExternalID(id); err != nil {
-			return "", err
+			return "", false, fmt.Errorf("%w (made by Transport.ExternalID)", err)
 		}
-	} else if generated = t.newExternalID(); t.ExternalID != nil {
-		if err := p.checkExternalID(generated); err != nil {
-			return "", fmt.Errorf("%w (made by Transport.ExternalID)", err)
-		}
+	} else {
+		generate = true
 	}
-	return generated, t.checkServiceHeaders(h)
+	return id, generate, t.checkServiceHeaders(h)
 }
 
 // checkServiceHeaders refuses a call without a header the Provider's

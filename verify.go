@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 )
 
 // Defaults of the Verifier.
@@ -243,9 +242,9 @@ func (v *Verifier) checkSignature(r *http.Request, body []byte, token, secret, t
 	if check(compact) {
 		return nil
 	}
-	if bytes.IndexByte(compact, '\\') >= 0 && utf8.Valid(compact) {
-		canonical := appendMinified(make([]byte, 0, len(compact)), compact)
-		if !bytes.Equal(canonical, compact) && check(canonical) {
+	if bytes.IndexByte(compact, '\\') >= 0 {
+		canonical, err := appendMinifiedChecked(make([]byte, 0, len(compact)), compact)
+		if err == nil && !bytes.Equal(canonical, compact) && check(canonical) {
 			return nil
 		}
 	}

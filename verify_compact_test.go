@@ -21,7 +21,7 @@ func TestAppendCompactJSONMatchesEncodingJSON(t *testing.T) {
 	for _, s := range compactCorpus {
 		checkCompactAgainstStdlib(t, []byte(s))
 	}
-	for _, depth := range []int{maxCompactDepth, maxCompactDepth + 1} {
+	for _, depth := range []int{maxNestingDepth, maxNestingDepth + 1} {
 		checkCompactAgainstStdlib(t, []byte(strings.Repeat(`{"a":[`, depth/2)+strings.Repeat("]}", depth/2)))
 		checkCompactAgainstStdlib(t, []byte(strings.Repeat("[", depth)+strings.Repeat("]", depth)))
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package snapauth
+
+const raceEnabled = false
