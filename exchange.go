@@ -142,7 +142,7 @@ func (x *exchanger) exchange(ctx context.Context, req tokenRequest) (tok *oauth2
 	}
 	for attempt := 0; ; attempt++ {
 		ev.sending(attempt + 1)
-		tok, err, sent := x.once(ctx, body, contentType)
+		tok, sent, err := x.once(ctx, body, contentType)
 		err = redactError(err, req.secrets()...)
 		if err == nil || attempt >= retries || ctx.Err() != nil || !x.retryable(err, sent) {
 			return tok, err
@@ -175,17 +175,17 @@ func (x *exchanger) retryable(err error, sent bool) bool {
 
 // once makes one attempt. sent reports whether the request may have reached
 // the provider (a connection was obtained for it).
-func (x *exchanger) once(ctx context.Context, body []byte, contentType string) (tok *oauth2.Token, err error, sent bool) {
+func (x *exchanger) once(ctx context.Context, body []byte, contentType string) (tok *oauth2.Token, sent bool, err error) {
 	ts := x.provider.Timestamp(x.now())
 	sig, err := signRSA(x.key, TokenStringToSign(x.clientKey, ts))
 	if err != nil {
-		return nil, err, false
+		return nil, false, err
 	}
 	var gotConn atomic.Bool
 	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { gotConn.Store(true) }}
 	hreq, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, x.tokenURL, bytes.NewReader(body))
 	if err != nil {
-		return nil, fmt.Errorf("snapauth: token request: %w", err), false
+		return nil, false, fmt.Errorf("snapauth: token request: %w", err)
 	}
 	hreq.Header.Set("Content-Type", contentType)
 	hreq.Header.Set("Accept", "application/json")
@@ -196,20 +196,20 @@ func (x *exchanger) once(ctx context.Context, body []byte, contentType string) (
 	resp, err := tokenClient(httpClient(ctx, x.client)).Do(hreq)
 	if err != nil {
 		if re := (*redirectError)(nil); errors.As(err, &re) {
-			return nil, re, gotConn.Load()
+			return nil, gotConn.Load(), re
 		}
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("snapauth: token request: %w", context.Cause(ctx)), gotConn.Load()
+			return nil, gotConn.Load(), fmt.Errorf("snapauth: token request: %w", context.Cause(ctx))
 		}
-		return nil, &fetchError{err: redactURLError(err)}, gotConn.Load()
+		return nil, gotConn.Load(), &fetchError{err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
 	if err != nil {
-		return nil, &fetchError{err: err}, true
+		return nil, true, &fetchError{err: err}
 	}
 	tok, err = parseTokenAnswer(resp.StatusCode, resp.Header, data, x.now(), x.keep...)
-	return tok, err, true
+	return tok, true, err
 }
 
 // redactURLError drops the query of a *url.Error's URL; token URLs carry no

@@ -7,11 +7,6 @@ import (
 	"time"
 )
 
-// ExternalIDFunc returns a new X-EXTERNAL-ID for each call. SNAP wants it
-// numeric, at most 36 characters, and unique per partner per day; a provider
-// answers 409xx00 to a reused one. It must be safe for concurrent use.
-type ExternalIDFunc func() string
-
 // NewExternalID returns a fresh X-EXTERNAL-ID: 36 decimal digits, the current
 // Unix time in milliseconds (13 digits) followed by 23 random digits from
 // ChaCha8, a cryptographically strong generator, each seeded with 32 bytes

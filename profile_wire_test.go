@@ -16,7 +16,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -274,13 +273,8 @@ func tokenFields(t *testing.T, contentType string, body []byte) map[string]strin
 // every named profile, against a double configured from that provider's
 // documentation, and checks the bytes each request carried.
 func TestProfilesOnTheWire(t *testing.T) {
-	names := make([]string, 0, len(Providers))
-	for name := range Providers {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		p := Providers[name]
+	for _, name := range ProviderNames() {
+		p, _ := ProviderByName(name)
 		spec, ok := docSpecs[name]
 		require.True(t, ok, "profile %q has no documentation-based spec in this test", name)
 		t.Run(name, func(t *testing.T) {

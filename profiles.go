@@ -1,6 +1,10 @@
 package snapauth
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+)
 
 // Named providers. Each doc comment cites the evidence for every deviation
 // and says what is inferred rather than documented; docs/providers.md has
@@ -52,7 +56,7 @@ var (
 	// (/v1.0/access-token/b2b2c.htm): configuration. All documented by the
 	// SDK's code; that DANA's servers reject the standard forms is inferred.
 	DANA = Provider{
-		Name: "dana", UpperCaseGrants: true, Endpoint: EndpointPathOnly,
+		Name: "dana", UpperCaseGrants: true, EndpointForm: EndpointPathOnly,
 		TokenHeaders: HeaderPartnerID | HeaderChannelID, ExternalIDAlphabet: ExternalIDUUID,
 		AuthCodeParams: AuthCodeTimestamp | AuthCodeExternalID | AuthCodeChannelID,
 	}
@@ -116,9 +120,27 @@ var (
 	OneBrick = Provider{Name: "onebrick", TimestampLayout: TimestampLayoutMillis, TokenBody: TokenBodySnakeJSON, ExpiresIn: ExpiresInNumber}
 )
 
-// Providers maps the lower-case names of the named providers to their values,
-// for configuration files and command-line flags.
-var Providers = map[string]Provider{
+// namedProviders maps the lower-case names of the named providers to their
+// values. It is read only: ProviderByName and ProviderNames hand out copies.
+var namedProviders = map[string]Provider{
 	"standard": Standard, "bca": BCA, "bri": BRI, "bni": BNI, "doku": DOKU, "dana": DANA,
 	"finnet": Finnet, "mandiri": Mandiri, "midtrans": Midtrans, "bnc": BNC, "onebrick": OneBrick,
+}
+
+// ProviderByName returns the named profile whose Name is name, in any
+// case ("bri", "Finnet"), for configuration files and command-line flags;
+// ok is false for a name no profile has.
+func ProviderByName(name string) (p Provider, ok bool) {
+	p, ok = namedProviders[strings.ToLower(name)]
+	return p, ok
+}
+
+// ProviderNames returns the names of the named profiles, sorted.
+func ProviderNames() []string {
+	names := make([]string, 0, len(namedProviders))
+	for n := range namedProviders {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
 }

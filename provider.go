@@ -30,7 +30,7 @@ type SignatureEncoding int
 
 // Provider describes how one SNAP provider deviates from the standard. The
 // zero value is the SNAP standard, and each field's zero value is the
-// standard's behaviour; the named values (see Providers) describe the
+// standard's behaviour; the named values (see ProviderByName) describe the
 // providers whose deviations are known, each citing its evidence.
 // Deviations are data: copy a value and change a field to describe another
 // provider. Validate says whether a value is consistent.
@@ -53,9 +53,9 @@ type Provider struct {
 	AuthCodeOnRefresh bool
 	// Encoding is the encoding of X-SIGNATURE; the zero value is Base64.
 	Encoding SignatureEncoding
-	// Endpoint is how the EndpointUrl of the service string to sign is formed;
+	// EndpointForm is how the EndpointUrl of the service string to sign is formed;
 	// the zero value is EndpointAsSent.
-	Endpoint EndpointForm
+	EndpointForm EndpointForm
 
 	// TokenBody is the shape of the access-token request body; the zero
 	// value is TokenBodyJSON ({"grantType":"client_credentials"}).
@@ -123,13 +123,13 @@ func (p Provider) GrantType(grant string) string {
 
 // EndpointURL returns the EndpointUrl of the service string to sign for a
 // request to u: the path (with any provider prefix) and, depending on
-// p.Endpoint, the query string.
+// p.EndpointForm, the query string.
 func (p Provider) EndpointURL(u *url.URL) string {
 	path := u.EscapedPath()
 	if path == "" {
 		path = "/"
 	}
-	switch p.Endpoint {
+	switch p.EndpointForm {
 	case EndpointPathOnly:
 		return path
 	case EndpointSortedQuery:

@@ -20,7 +20,7 @@ func (p Provider) Deviations() []string {
 	if p.Encoding == Hex {
 		d = append(d, "X-SIGNATURE in hex")
 	}
-	switch p.Endpoint {
+	switch p.EndpointForm {
 	case EndpointSortedQuery:
 		d = append(d, "EndpointUrl with the query sorted")
 	case EndpointPathOnly:

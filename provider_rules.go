@@ -118,8 +118,8 @@ func (p Provider) Validate() error {
 	switch {
 	case p.Encoding != Base64 && p.Encoding != Hex:
 		return fail("Encoding", int(p.Encoding), "must be Base64 or Hex")
-	case p.Endpoint < EndpointAsSent || p.Endpoint > EndpointPathOnly:
-		return fail("Endpoint", int(p.Endpoint), "is not an EndpointForm")
+	case p.EndpointForm < EndpointAsSent || p.EndpointForm > EndpointPathOnly:
+		return fail("Endpoint", int(p.EndpointForm), "is not an EndpointForm")
 	case p.TokenBody < TokenBodyJSON || p.TokenBody > TokenBodyForm:
 		return fail("TokenBody", int(p.TokenBody), "is not a TokenBodyStyle")
 	case p.TokenHeaders&^allHeaders != 0:

@@ -20,7 +20,7 @@ import (
 )
 
 func TestProviderValidate(t *testing.T) {
-	for name, p := range Providers {
+	for name, p := range namedProviders {
 		require.NoError(t, p.Validate(), name)
 	}
 	require.NoError(t, Provider{}.Validate())
@@ -36,7 +36,7 @@ func TestProviderValidate(t *testing.T) {
 		{Provider{TimestampLayout: "2006-01-02 15:04:05"}, `TimestampLayout "2006-01-02 15:04:05"`},
 		{Provider{TimestampLayout: "2006-01-02T15:04:05"}, `TimestampLayout "2006-01-02T15:04:05"`},
 		{Provider{Encoding: 9}, "Encoding 9"},
-		{Provider{Endpoint: 9}, "Endpoint 9"},
+		{Provider{EndpointForm: 9}, "Endpoint 9"},
 		{Provider{TokenBody: 9}, "TokenBody 9"},
 		{Provider{TokenHeaders: 1 << 6}, "TokenHeaders 64"},
 		{Provider{ServiceHeaders: 1 << 7}, "ServiceHeaders 128"},

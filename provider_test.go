@@ -36,10 +36,11 @@ func TestProviderTimestamp(t *testing.T) {
 		require.NoError(t, err, name)
 		assert.True(t, parsed.Equal(instant.Truncate(time.Second)) || parsed.Equal(instant.Truncate(time.Millisecond)), name)
 	}
-	for name, p := range snapauth.Providers {
+	for _, name := range snapauth.ProviderNames() {
+		p, _ := snapauth.ProviderByName(name)
 		assert.Equal(t, name, p.Name)
 	}
-	assert.Len(t, snapauth.Providers, 11)
+	assert.Len(t, snapauth.ProviderNames(), 11)
 	// Jakarta is a fixed zone: it works without a time zone database.
 	name, offset := instant.In(snapauth.Jakarta).Zone()
 	assert.Equal(t, "WIB", name)
@@ -63,8 +64,8 @@ func TestProviderGrantType(t *testing.T) {
 }
 
 func TestProviderEndpointURL(t *testing.T) {
-	sortedQuery := snapauth.Provider{Endpoint: snapauth.EndpointSortedQuery}
-	pathOnly := snapauth.Provider{Endpoint: snapauth.EndpointPathOnly}
+	sortedQuery := snapauth.Provider{EndpointForm: snapauth.EndpointSortedQuery}
+	pathOnly := snapauth.Provider{EndpointForm: snapauth.EndpointPathOnly}
 	cases := []struct {
 		url                      string
 		asSent, sorted, pathOnly string
@@ -97,7 +98,8 @@ func TestProviderEncodeSignature(t *testing.T) {
 	assert.Equal(t, "APv/EA==", snapauth.Standard.EncodeSignature(raw))
 	assert.Equal(t, "APv/EA==", snapauth.Provider{}.EncodeSignature(raw))
 	assert.Equal(t, "00fbff10", snapauth.Provider{Encoding: snapauth.Hex}.EncodeSignature(raw))
-	for _, p := range snapauth.Providers {
+	for _, name := range snapauth.ProviderNames() {
+		p, _ := snapauth.ProviderByName(name)
 		assert.Equal(t, snapauth.Base64, p.Encoding, p.Name)
 	}
 }

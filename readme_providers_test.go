@@ -30,8 +30,8 @@ func TestREADMEProviderTable(t *testing.T) {
 			cells[i] = strings.TrimSpace(cells[i])
 		}
 		name := strings.ToLower(strings.Trim(cells[0], "`"))
-		_, known := snapauth.Providers[name]
-		require.True(t, known, "README row %q names no profile in snapauth.Providers", line)
+		_, known := snapauth.ProviderByName(name)
+		require.True(t, known, "README row %q names no profile (snapauth.ProviderByName)", line)
 		assert.NotEmpty(t, cells[2], "row %q: evidence", line)
 		assert.Contains(t, []string{"documented", "inferred", "mixed"}, cells[3], "row %q: basis", line)
 		if cells[1] != "none" {
@@ -40,7 +40,8 @@ func TestREADMEProviderTable(t *testing.T) {
 			rows[name] = nil
 		}
 	}
-	for name, p := range snapauth.Providers {
+	for _, name := range snapauth.ProviderNames() {
+		p, _ := snapauth.ProviderByName(name)
 		got, ok := rows[name]
 		require.True(t, ok, "README table lacks profile %q", name)
 		assert.Equal(t, p.Deviations(), got, "README rows of %q against %s.Deviations()", name, name)

@@ -230,8 +230,8 @@ func ExampleProvider_EndpointURL() {
 		log.Fatal(err)
 	}
 	fmt.Println(snapauth.Standard.EndpointURL(u))
-	fmt.Println(snapauth.Provider{Endpoint: snapauth.EndpointSortedQuery}.EndpointURL(u)) // BCA's pre-SNAP API
-	fmt.Println(snapauth.Provider{Endpoint: snapauth.EndpointPathOnly}.EndpointURL(u))
+	fmt.Println(snapauth.Provider{EndpointForm: snapauth.EndpointSortedQuery}.EndpointURL(u)) // BCA's pre-SNAP API
+	fmt.Println(snapauth.Provider{EndpointForm: snapauth.EndpointPathOnly}.EndpointURL(u))
 	// Output:
 	// /openapi/v1.0/transfer/status?b=2&name=Budi+S&a=1
 	// /openapi/v1.0/transfer/status?a=1&b=2&name=Budi%20S

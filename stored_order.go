@@ -59,8 +59,8 @@ func chainStart(now time.Time) int64 { return now.UnixMilli() * 1_000_000 }
 // withOrder returns a copy of t with the extras of StoredExtras it holds,
 // SequenceExtra set to seq and RefreshingExtra set to marker ("" for none).
 func withOrder(t *oauth2.Token, seq int64, marker string) *oauth2.Token {
-	extra := make(map[string]any, len(StoredExtras))
-	for _, name := range StoredExtras {
+	extra := make(map[string]any, len(storedExtras))
+	for _, name := range storedExtras {
 		if v := t.Extra(name); v != nil {
 			extra[name] = v
 		}

@@ -10,15 +10,15 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// StoredExtras are the names of the token extras (oauth2.Token.Extra) that a
+// storedExtras are the names of the token extras (oauth2.Token.Extra) that a
 // TokenStore persists beside the token's own fields.
 // SequenceExtra and RefreshingExtra are how stored sources order tokens and
 // mark a refresh in flight across replicas.
-var StoredExtras = []string{"refreshTokenExpiryTime", "accessTokenExpiryTime", "responseCode", "responseMessage", "additionalInfo", SequenceExtra, RefreshingExtra}
+var storedExtras = []string{"refreshTokenExpiryTime", "accessTokenExpiryTime", "responseCode", "responseMessage", "additionalInfo", SequenceExtra, RefreshingExtra}
 
-// TokenFormatVersion is the version of the JSON encoding written by
+// tokenFormatVersion is the version of the JSON encoding written by
 // MarshalToken. UnmarshalToken refuses any other version.
-const TokenFormatVersion = 1
+const tokenFormatVersion = 1
 
 // maxTokenData bounds the size of one stored token (a SNAP access token is at
 // most a few KiB; the bound only stops a runaway file from being read whole).
@@ -59,7 +59,7 @@ func MarshalToken(t *oauth2.Token) ([]byte, error) {
 		return nil, errors.New("snapauth: cannot store a token with neither an access token nor a refresh token")
 	}
 	st := storedToken{
-		Version:      TokenFormatVersion,
+		Version:      tokenFormatVersion,
 		AccessToken:  t.AccessToken,
 		TokenType:    t.TokenType,
 		RefreshToken: t.RefreshToken,
@@ -72,7 +72,7 @@ func MarshalToken(t *oauth2.Token) ([]byte, error) {
 		}
 		st.Expiry = t.Expiry.Format(time.RFC3339Nano)
 	}
-	for _, name := range StoredExtras {
+	for _, name := range storedExtras {
 		v := t.Extra(name)
 		if v == nil {
 			continue
@@ -119,12 +119,12 @@ func UnmarshalToken(data []byte) (*oauth2.Token, error) {
 		}
 		return nil, errors.New("snapauth: stored token is not a JSON object of the expected shape")
 	}
-	if st.Version != TokenFormatVersion {
+	if st.Version != tokenFormatVersion {
 		if st.Version < 0 || st.Version > 1000 {
 			// Not a version any snapauth wrote: say so without echoing the file.
-			return nil, fmt.Errorf("snapauth: stored token has an invalid format version; this version of snapauth reads version %d", TokenFormatVersion)
+			return nil, fmt.Errorf("snapauth: stored token has an invalid format version; this version of snapauth reads version %d", tokenFormatVersion)
 		}
-		return nil, fmt.Errorf("snapauth: stored token has format version %d; this version of snapauth reads version %d", st.Version, TokenFormatVersion)
+		return nil, fmt.Errorf("snapauth: stored token has format version %d; this version of snapauth reads version %d", st.Version, tokenFormatVersion)
 	}
 	if st.AccessToken == "" && st.RefreshToken == "" {
 		return nil, errors.New("snapauth: stored token holds neither an access token nor a refresh token")

@@ -92,9 +92,14 @@ type Transport struct {
 	// of X-SIGNATURE. The zero value is the SNAP standard.
 	Provider Provider
 
-	// ExternalID makes the X-EXTERNAL-ID of a request that has none. Nil
-	// means NewExternalID.
-	ExternalID ExternalIDFunc
+	// ExternalID makes the X-EXTERNAL-ID of a request that has none, a new
+	// one for each call; it must be safe for concurrent use. SNAP wants it
+	// unique per partner per day (a provider answers 409xx00 to a reused
+	// one), and an id that breaks the Provider's rule (numeric, at most 36
+	// characters by the standard, 32 at Finnet) is an error before anything
+	// is sent. Nil means an id in the Provider's format, as NewExternalID
+	// makes for the standard.
+	ExternalID func() string
 
 	// Now is the clock for X-TIMESTAMP and the default X-EXTERNAL-ID. Nil
 	// means time.Now.

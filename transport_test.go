@@ -78,8 +78,8 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 		endpoint string // what the verifier must have derived
 	}{
 		{"as sent", Standard, EndpointAsSent, path + "?" + query},
-		{"sorted (BCA pre-SNAP)", Provider{Name: "bca-pre-snap", Endpoint: EndpointSortedQuery}, EndpointSortedQuery, path + "?a=1&a=z&b=2&q=hello%20world&sym=%2A~%2B"},
-		{"path only", Provider{Name: "payermax", Endpoint: EndpointPathOnly}, EndpointPathOnly, path},
+		{"sorted (BCA pre-SNAP)", Provider{Name: "bca-pre-snap", EndpointForm: EndpointSortedQuery}, EndpointSortedQuery, path + "?a=1&a=z&b=2&q=hello%20world&sym=%2A~%2B"},
+		{"path only", Provider{Name: "payermax", EndpointForm: EndpointPathOnly}, EndpointPathOnly, path},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := startProvider(t, &snapProvider{endpoint: tc.form})

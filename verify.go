@@ -40,7 +40,7 @@ type Verifier struct {
 	// TokenServer.Middleware does.
 	ClientSecret string
 	// Provider says how the EndpointUrl of the string to sign is formed from
-	// the request URI (Provider.Endpoint); the zero value is the standard
+	// the request URI (Provider.EndpointForm); the zero value is the standard
 	// (path and query exactly as sent). Every X-TIMESTAMP layout
 	// ParseTimestamp knows is accepted, and every signature encoding
 	// VerifySymmetric and VerifyAsymmetric know, whatever Provider says.
@@ -259,7 +259,7 @@ var compactScratch = sync.Pool{New: func() any { return new([]byte) }}
 func (v *Verifier) endpointURL(r *http.Request) string {
 	uri := r.RequestURI
 	if strings.HasPrefix(uri, "/") {
-		if v.Provider.Endpoint == EndpointAsSent {
+		if v.Provider.EndpointForm == EndpointAsSent {
 			return uri
 		}
 		if u, err := url.ParseRequestURI(uri); err == nil {

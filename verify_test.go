@@ -253,8 +253,8 @@ func TestVerifyEndpointForms(t *testing.T) {
 		signed string
 	}{
 		{snapauth.Standard, sent},
-		{snapauth.Provider{Name: "sorted", Endpoint: snapauth.EndpointSortedQuery}, "/v1.0/x?a=%201&b=2"},
-		{snapauth.Provider{Endpoint: snapauth.EndpointPathOnly}, "/v1.0/x"},
+		{snapauth.Provider{Name: "sorted", EndpointForm: snapauth.EndpointSortedQuery}, "/v1.0/x?a=%201&b=2"},
+		{snapauth.Provider{EndpointForm: snapauth.EndpointPathOnly}, "/v1.0/x"},
 	} {
 		v := vfySymmetric()
 		v.Provider = c.p

@@ -142,7 +142,7 @@ func TestTokenServerOnRedis(t *testing.T) {
 		store := redisstore.New(own, redisstore.WithKeyPrefix(prefix))
 		ts := &snapauth.TokenServer{
 			Callers: map[string]snapauth.Caller{"bank": {ClientKey: "bank", PublicKey: &key.PublicKey, ClientSecret: "bank-secret"}},
-			Store:    store, Replay: store,
+			Store:   store, Replay: store,
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/v1.0/access-token/b2b", ts)

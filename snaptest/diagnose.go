@@ -209,7 +209,7 @@ func (x *exchange) serviceVariants() []variant {
 	for _, ep := range x.endpointForms() {
 		if ep != endpoint {
 			endpoints = append(endpoints, part{ep, fmt.Sprintf("wrong EndpointUrl form: the signature covers %q, the provider (%s) signs %q: "+
-				"check the query string (kept as sent, sorted, or dropped) and the path prefix (--provider, Provider.Endpoint)", ep, x.providerName(), endpoint)})
+				"check the query string (kept as sent, sorted, or dropped) and the path prefix (--provider, Provider.EndpointForm)", ep, x.providerName(), endpoint)})
 		}
 	}
 	if raw := x.rec.Body; len(raw) > 0 && !bytes.Equal(raw, x.rec.Canonical) {
@@ -266,7 +266,7 @@ func (x *exchange) serviceVariants() []variant {
 // query, path only, each with and without the server's path prefix.
 func (x *exchange) endpointForms() []string {
 	u := x.r.URL
-	forms := []string{x.r.RequestURI, snapauth.Provider{Endpoint: snapauth.EndpointSortedQuery}.EndpointURL(u), u.EscapedPath()}
+	forms := []string{x.r.RequestURI, snapauth.Provider{EndpointForm: snapauth.EndpointSortedQuery}.EndpointURL(u), u.EscapedPath()}
 	if p := x.cfg.prefix; p != "" {
 		for _, f := range forms[:3] {
 			if rest, ok := strings.CutPrefix(f, p); ok {

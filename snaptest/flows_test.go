@@ -166,7 +166,8 @@ func TestServiceCustomer(t *testing.T) {
 // configured with nothing but that provider's value and the partner's
 // credentials: B2B token, exchange, refresh with rotation, a customer call.
 func TestProviders(t *testing.T) {
-	for name, p := range snapauth.Providers {
+	for _, name := range snapauth.ProviderNames() {
+		p, _ := snapauth.ProviderByName(name)
 		t.Run(name, func(t *testing.T) {
 			srv := snaptest.NewServer(snaptest.WithProvider(p), snaptest.WithPathPrefix("/snap/"))
 			defer srv.Close()

@@ -294,7 +294,7 @@ func (x *exchange) checkSkew(t time.Time) *snapErr {
 // the EndpointUrl per the provider.
 func (x *exchange) serviceStringToSign(canonical []byte, accessToken string) string {
 	endpoint := x.r.RequestURI
-	if x.cfg.provider.Endpoint != snapauth.EndpointAsSent || !strings.HasPrefix(endpoint, "/") {
+	if x.cfg.provider.EndpointForm != snapauth.EndpointAsSent || !strings.HasPrefix(endpoint, "/") {
 		endpoint = x.cfg.provider.EndpointURL(x.r.URL)
 	}
 	x.rec.EndpointURL = endpoint

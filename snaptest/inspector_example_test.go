@@ -32,7 +32,7 @@ func ExampleWithInspector() {
 		ClientSecret: srv.ClientSecret,
 		PartnerID:    srv.PartnerID,
 		ChannelID:    srv.ChannelID,
-		Provider:     snapauth.Provider{Name: "sorted-query", Endpoint: snapauth.EndpointSortedQuery},
+		Provider:     snapauth.Provider{Name: "sorted-query", EndpointForm: snapauth.EndpointSortedQuery},
 	})
 	resp, err := client.Post(srv.ServiceURL("/v1.0/transfer-va/inquiry?b=2&a=1"), "application/json", strings.NewReader(`{}`))
 	if err != nil {

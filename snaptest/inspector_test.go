@@ -211,4 +211,4 @@ func TestInspectorPrefixAndMode(t *testing.T) {
 }
 
 // sortedQuery signs the query sorted, as BCA's pre-SNAP API did.
-var sortedQuery = snapauth.Provider{Name: "sorted-query", Endpoint: snapauth.EndpointSortedQuery}
+var sortedQuery = snapauth.Provider{Name: "sorted-query", EndpointForm: snapauth.EndpointSortedQuery}

@@ -64,7 +64,7 @@ func TestProfileRejections(t *testing.T) {
 		}), 401, "4014700", snaptest.ReasonSignature},
 		{"dana path-only signature with a UUID id", []snaptest.Option{snaptest.WithProvider(snapauth.DANA)}, svc(func(c *serviceCall) {
 			c.method, c.body, c.path, c.externalID = http.MethodGet, "", "/v1.0/balance?account=1", "2b0c5a3e-8f7d-4c1e-9a2b-3d4e5f6a7b8c"
-			c.provider = snapauth.Provider{Endpoint: snapauth.EndpointPathOnly}
+			c.provider = snapauth.Provider{EndpointForm: snapauth.EndpointPathOnly}
 		}), 200, "2004700", snaptest.ReasonNone},
 		{"standard UUID external id", nil, svc(func(c *serviceCall) { c.externalID = "2b0c5a3e-8f7d-4c1e-9a2b-3d4e5f6a7b8c" }), 400, "4004701", snaptest.ReasonExternalIDFormat},
 		{"dana token call without X-PARTNER-ID", []snaptest.Option{snaptest.WithProvider(snapauth.DANA)}, func(t testing.TB, srv *snaptest.Server) *http.Request {

@@ -149,7 +149,7 @@ func TestRejections(t *testing.T) {
 			c.method, c.body, c.path = http.MethodGet, "", "/v1.0/balance?account=1"
 			c.edit = func(r *http.Request) { r.URL.RawQuery = "account=2" }
 		}), 401, "4014700", snaptest.ReasonSignature},
-		{"service query sent unsorted to a sorted-query provider", []snaptest.Option{snaptest.WithProvider(snapauth.Provider{Name: "bca-pre-snap", Endpoint: snapauth.EndpointSortedQuery})}, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
+		{"service query sent unsorted to a sorted-query provider", []snaptest.Option{snaptest.WithProvider(snapauth.Provider{Name: "bca-pre-snap", EndpointForm: snapauth.EndpointSortedQuery})}, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
 			c.method, c.body, c.path = http.MethodGet, "", "/v1.0/balance?b=2&a=1"
 		}), 401, "4014700", snaptest.ReasonSignature},
 		{"service signed over HTML escapes a provider undoes", nil, svc(func(_ testing.TB, srv *snaptest.Server, c *serviceCall) {

@@ -28,8 +28,10 @@ import (
 //   - every field survives Save and Load: AccessToken, TokenType,
 //     RefreshToken (3000 characters, longer than SNAP's 2048), ExpiresIn,
 //     Expiry as the same instant to the nanosecond (its zone may differ:
-//     compare with time.Time.Equal), and each extra of
-//     snapauth.StoredExtras as the same JSON value (a number may come back
+//     compare with time.Time.Equal), and each extra
+//     snapauth.MarshalToken keeps (refreshTokenExpiryTime,
+//     accessTokenExpiryTime, responseCode, responseMessage, additionalInfo,
+//     snapauth.SequenceExtra, snapauth.RefreshingExtra) as the same JSON value (a number may come back
 //     as json.Number or float64, an object as map[string]any);
 //   - a key never saved is snapauth.ErrNoToken (errors.Is), a Save replaces
 //     the whole token (no extra or refresh token of the old one survives),

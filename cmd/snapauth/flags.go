@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
@@ -221,12 +220,7 @@ func (f *flagSet) body(flagName, data string) ([]byte, error) {
 
 // providerNames lists the names --provider accepts.
 func providerNames() string {
-	names := make([]string, 0, len(snapauth.Providers))
-	for n := range snapauth.Providers {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
+	return strings.Join(snapauth.ProviderNames(), ", ")
 }
 
 // provider looks up --provider.
@@ -234,7 +228,7 @@ func (f *flagSet) provider(name string) (snapauth.Provider, error) {
 	if name == "" {
 		return snapauth.Standard, nil
 	}
-	p, ok := snapauth.Providers[strings.ToLower(name)]
+	p, ok := snapauth.ProviderByName(name)
 	if !ok {
 		return snapauth.Provider{}, usageErrorf("%s: %s %q is not a known provider (known: %s)", f.cmd, f.source("provider"), name, providerNames())
 	}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -82,11 +81,7 @@ func approve(t *testing.T, pageURL string) string {
 // them succeed (the suggested customer commands included).
 func TestSandboxSuggestionsEveryProvider(t *testing.T) {
 	t.Parallel()
-	var names []string
-	for name := range snapauth.Providers {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := snapauth.ProviderNames()
 	require.Contains(t, names, "bri")
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
