@@ -9,9 +9,9 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// TestRoundTripAllocations holds RoundTrip to its allocation budget (issue
-// 15: at most 12 for a signed 1 KiB request, counting only what RoundTrip
-// adds; the no-op base and the rewound body allocate nothing).
+// TestRoundTripAllocations holds RoundTrip to its allocation budget: at most
+// 12 for a signed 1 KiB request, counting only what RoundTrip adds (the
+// no-op base and the rewound body allocate nothing).
 func TestRoundTripAllocations(t *testing.T) {
 	if raceEnabled {
 		t.Skip("allocation counts are not meaningful under the race detector")

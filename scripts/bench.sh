@@ -16,7 +16,7 @@
 #      (median of per-round ratios), and CPU µs per request;
 #   5. benchstat's own side-by-side view of the same runs (-col /impl, /mode);
 #   6. Minify against Minify as it was at BASELINE (the commit before the
-#      work of issue 15), built from git and run in the same rounds.
+#      one-pass minifier), built from git and run in the same rounds.
 # About 3-4 minutes with the defaults on a 2-core machine. Not run in CI.
 # benchstat (golang.org/x/perf) is installed at a pinned version if missing.
 #
