@@ -15,9 +15,14 @@
 // expires, with one fetch however many goroutines ask. [B2B2CConfig] obtains
 // a customer's tokens (service 74): [B2B2CConfig.Exchange] turns the
 // authorization code of account binding into tokens, and its sources refresh
-// them with the rotating, single-use refresh token. Every failure a provider
-// answers is an [*Error]; branch on it with errors.Is and the sentinels
-// ([ErrUnauthorized], [ErrInvalidToken], [ErrTemporary], [ErrReauthorize], ...).
+// them with the rotating, single-use refresh token. [Customers] holds the
+// tokens of many customers at once: bounded in memory, one refresh per
+// customer across the process and (through the store's lock) the fleet,
+// revoked tokens renewed, unlinking. [Partner] gives the partner's own facts
+// (keys, ids, provider profile) once to every config. Every failure a
+// provider answers is an [*Error]; branch on it with errors.Is and the
+// sentinels ([ErrUnauthorized], [ErrInvalidToken], [ErrTemporary],
+// [ErrReauthorize], ...).
 //
 // # Signed calls
 //
@@ -25,23 +30,47 @@
 // service calls: it minifies the JSON body, sends exactly the bytes it
 // signed, and adds Authorization, X-TIMESTAMP, X-SIGNATURE, X-PARTNER-ID,
 // X-EXTERNAL-ID and CHANNEL-ID. [B2BConfig.Client] wires a token source and a
-// Transport into a ready *http.Client. [WithCustomerToken] adds the
-// customer's token (Authorization-Customer) to one request.
+// Transport into a ready *http.Client. [Customers.Context] (or
+// [WithCustomerToken] for a source of your own) adds a customer's token
+// (Authorization-Customer) to one request. A token the provider rejects is
+// dropped and renewed, and the request sent once more.
 //
 // # Stores
 //
 // A [TokenStore] keeps tokens, and the newest rotating refresh token, across
 // restarts and replicas: [NewMemoryStore], [NewFileStore], and the Redis store
-// in the module github.com/snapauth/snapauth/redisstore. The StoredTokenSource
-// methods read the store first, lock the key across processes when the store
-// is a [Locker], and save every new token before handing it out.
+// in the module github.com/snapauth/snapauth/redisstore, PostgreSQL in
+// github.com/snapauth/snapauth/sqlstore. The StoredTokenSource methods read
+// the store first, lock the key across processes when the store is a
+// [Locker], mark a refresh in the store before sending the refresh token, and
+// save every new token before handing it out. A [TokenDeleter] unlinks.
 //
 // # Providers
 //
 // Providers deviate from the standard in small ways (timestamp layout and
-// zone, grant-type casing, the form of EndpointUrl, signature encoding). A
-// [Provider] value describes them as data; the named profiles ([Standard],
-// [BCA], [BRI], [DOKU], [DANA], [Finnet]) cite their evidence.
+// zone, grant-type casing, the form of EndpointUrl, signature encoding,
+// token-request body and headers, external-id format). A [Provider] value
+// describes them as data; the named profiles ([Standard], [BCA], [BRI],
+// [BNI], [DOKU], [DANA], [Finnet], [Mandiri], [Midtrans], [BNC], [OneBrick])
+// cite their evidence, and [ProviderByName] finds one by name.
+//
+// # Calls providers make to you
+//
+// [Verifier] checks what a bank or provider sends you (payment
+// notifications, a bank calling your virtual-account endpoints): the
+// timestamp window, the signature over the body exactly as received, and
+// replayed X-EXTERNAL-IDs ([ReplayStore]). [Verifier.Middleware] answers
+// every refusal in SNAP form. [TokenServer] is the access-token endpoint
+// banks call before calling you, with the middleware that checks their
+// calls against the tokens it issued.
+//
+// # Observability
+//
+// An [Observer] on a config or the Transport is told of every token fetch,
+// renewal, retry, lock wait, store save and 401 invalidation, never a
+// secret; [SlogObserver] logs them with log/slog. A token fetch runs with the
+// context values of the caller that caused it, so a trace shows it inside
+// that request.
 //
 // # Signatures
 //
