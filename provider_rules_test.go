@@ -273,8 +273,10 @@ func TestProfileChecksAreCheap(t *testing.T) {
 	for _, p := range []Provider{Standard, Finnet, DANA, Midtrans} {
 		tr := &Transport{Provider: p, Origin: "o"}
 		assert.Zero(t, testing.AllocsPerRun(100, func() { _, _, _ = tr.checkProfile(h) }), p.Name)
-		// NewExternalID's own cost, whatever the profile (the race detector
-		// adds allocations of its own, so compare rather than count).
+		if raceEnabled {
+			continue // the race detector drops sync.Pool items at random: allocations vary
+		}
+		// NewExternalID's own cost, whatever the profile.
 		base := testing.AllocsPerRun(100, func() { _ = NewExternalID() })
 		assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = p.newExternalID(now) }), base, p.Name)
 	}
