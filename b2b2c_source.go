@@ -85,6 +85,12 @@ type B2B2CConfig struct {
 	Observer Observer
 }
 
+// exchanger is the token-endpoint exchange of this config. B2BConfig and
+// B2B2CConfig declare the fields they share each on their own, rather than
+// embed a common struct, so that composite literals such as
+// B2BConfig{TokenURL: ..., ClientKey: ...} keep working (promoted fields
+// cannot be named in a literal); Partner.exchanger is the one place that
+// turns either into an exchange.
 func (c *B2B2CConfig) exchanger() *exchanger {
 	return c.Partner.exchanger(exchanger{
 		tokenURL: c.TokenURL, clientKey: c.ClientKey, key: c.PrivateKey, client: c.HTTPClient,

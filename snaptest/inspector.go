@@ -35,23 +35,35 @@ func (s *Server) InspectorURL() string { return s.URL + InspectorPath }
 
 // Inspected is one request as the inspector shows it, in its JSON feed.
 type Inspected struct {
-	Seq        int         `json:"seq"`
-	Time       time.Time   `json:"time"`
-	Method     string      `json:"method"`
-	RequestURI string      `json:"requestUri"`
-	Endpoint   string      `json:"endpoint"`
-	Header     [][2]string `json:"header"` // sorted, tokens masked
-	Body       string      `json:"body,omitempty"`
+	// Seq numbers the requests from 1, in the order they arrived; Time is
+	// when the request arrived.
+	Seq  int       `json:"seq"`
+	Time time.Time `json:"time"`
+	// Method, RequestURI and Endpoint (see Record.Endpoint) say what was
+	// called.
+	Method     string `json:"method"`
+	RequestURI string `json:"requestUri"`
+	Endpoint   string `json:"endpoint"`
+	// Header holds the request's headers, sorted, tokens masked.
+	Header [][2]string `json:"header"`
+	// Body is the request body, with codes and tokens masked.
+	Body string `json:"body,omitempty"`
 	// StringToSign is the string the provider verified X-SIGNATURE against,
 	// with the access token masked.
-	StringToSign  string `json:"stringToSign,omitempty"`
+	StringToSign string `json:"stringToSign,omitempty"`
+	// SignatureMode is "symmetric" or "asymmetric", or "" when no signature
+	// was checked.
 	SignatureMode string `json:"signatureMode,omitempty"`
-	Status        int    `json:"status"`
-	ResponseCode  string `json:"responseCode,omitempty"`
-	Message       string `json:"responseMessage,omitempty"`
-	Verdict       string `json:"verdict"` // "accepted" or "rejected"
-	Reason        Reason `json:"reason,omitempty"`
-	Rule          string `json:"rule,omitempty"`
+	// Status, ResponseCode and Message are what the sandbox answered.
+	Status       int    `json:"status"`
+	ResponseCode string `json:"responseCode,omitempty"`
+	Message      string `json:"responseMessage,omitempty"`
+	// Verdict is "accepted" or "rejected".
+	Verdict string `json:"verdict"`
+	// Reason and Rule say why a request was rejected: the reason's class
+	// and, in words, the header and rule it broke.
+	Reason Reason `json:"reason,omitempty"`
+	Rule   string `json:"rule,omitempty"`
 	// Causes are the most likely causes of a signature that does not verify.
 	Causes []string `json:"causes,omitempty"`
 }
