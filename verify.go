@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rsa"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -67,6 +68,17 @@ type Verifier struct {
 	OnRefusal func(r *http.Request, err error)
 
 	replay atomic.Pointer[MemoryReplayStore] // the default Replay
+}
+
+// Format writes the verifier with its client secret redacted, for every
+// verb, so that logging a Verifier never leaks the secret.
+func (v *Verifier) Format(f fmt.State, verb rune) {
+	secret := `""`
+	if v.ClientSecret != "" {
+		secret = "[redacted]"
+	}
+	fmt.Fprintf(f, "snapauth.Verifier{PublicKey: %t, ClientSecret: %s, Provider: %q, PartnerID: %q}",
+		v.PublicKey != nil, secret, v.Provider.Name, v.PartnerID)
 }
 
 // Verify checks a service request: X-TIMESTAMP inside the allowed window

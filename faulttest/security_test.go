@@ -219,6 +219,32 @@ func TestNoSecretInOutput(t *testing.T) {
 	show("FileStore", fileStore)
 	show("ready client", b2bCfg.Client(ctx, tr))
 
+	// The one-partner configuration, the customers cache holding a linked
+	// customer, and the reverse direction's configuration and refusals.
+	partner := &snapauth.Partner{ClientKey: p.clientKey, PrivateKey: partnerKey(), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}
+	show("Partner", *partner)
+	show("*Partner", partner)
+	customers := &snapauth.Customers{Config: custCfg, Store: fileStore}
+	_, err = customers.Token(ctx, "c")
+	require.NoError(t, err)
+	show("Customers", customers)
+	show("customer source", customers.Source("c"))
+	verifier := &snapauth.Verifier{ClientSecret: p.clientSecret, PublicKey: &partnerKey().PublicKey}
+	show("*Verifier", verifier)
+	caller := snapauth.Caller{ClientKey: p.clientKey, PublicKey: &partnerKey().PublicKey, ClientSecret: p.clientSecret}
+	show("Caller", caller)
+	show("TokenServer", &snapauth.TokenServer{Callers: map[string]snapauth.Caller{p.clientKey: caller}})
+	forged := httptest.NewRequest(http.MethodPost, servicePath, strings.NewReader(`{"refreshToken":"`+linked.RefreshToken+`"}`))
+	forged.Header.Set("Authorization", "Bearer "+linked.AccessToken)
+	forged.Header.Set("X-TIMESTAMP", snapauth.FormatTimestamp(time.Now()))
+	forged.Header.Set("X-SIGNATURE", "AAAA")
+	forged.Header.Set("X-PARTNER-ID", p.partnerID)
+	forged.Header.Set("X-EXTERNAL-ID", "1")
+	forged.Header.Set("CHANNEL-ID", p.channelID)
+	refusal := verifier.Verify(forged)
+	require.Error(t, refusal)
+	show("Verifier refusal", refusal)
+
 	// A token the transport was told is invalid stays in the source's
 	// memory until the next fetch.
 	invalidated := custCfg.TokenSource(ctx, linked)
