@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -140,7 +141,7 @@ func TestB2B2CDroppedAfterSendNotRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	clock := newSrcClock()
-	cfg := &B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck", PrivateKey: srcKey(t),
+	cfg := &B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck", PrivateKey: testkey.RSA(t),
 		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
 	_, err := cfg.Refresh(context.Background(), "rt")
 	require.ErrorIs(t, err, ErrTemporary)
@@ -148,7 +149,7 @@ func TestB2B2CDroppedAfterSendNotRetried(t *testing.T) {
 	assert.Equal(t, int64(1), hits.Load())
 
 	// The same failure is retried for B2B, whose grant is idempotent.
-	b2b := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck", PrivateKey: srcKey(t),
+	b2b := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck", PrivateKey: testkey.RSA(t),
 		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
 	_, err = b2b.Token(context.Background())
 	require.ErrorIs(t, err, ErrTemporary)

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -401,7 +402,7 @@ func TestB2BInsecureHTTP(t *testing.T) {
 }
 
 func TestB2BFormatRedactsKey(t *testing.T) {
-	cfg := B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: srcKey(t), Provider: BRI}
+	cfg := B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: testkey.RSA(t), Provider: BRI}
 	want := `snapauth.B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: [redacted], Provider: "bri"}`
 	assert.Equal(t, want, fmt.Sprint(cfg))
 	assert.Equal(t, want, fmt.Sprintf("%#v", &cfg))

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -44,7 +45,7 @@ func tokenEndpoint(t *testing.T, mux *http.ServeMux, pub *rsa.PublicKey, issued 
 }
 
 func TestB2BConfigClient(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	var issued atomic.Int32
 	p := &snapProvider{}
 	mux := http.NewServeMux()
@@ -88,7 +89,7 @@ func TestB2BConfigClient(t *testing.T) {
 }
 
 func TestB2BConfigClientRedirects(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	var issued atomic.Int32
 	var otherHits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -129,7 +130,7 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 }
 
 func TestB2BConfigClientNilTransport(t *testing.T) {
-	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: srcKey(t), Provider: BRI}
+	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: testkey.RSA(t), Provider: BRI}
 	client := cfg.Client(context.Background(), nil)
 	tr, ok := client.Transport.(*Transport)
 	require.True(t, ok)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ import (
 // and looks for the private key (PEM, base64 DER, its numbers), the
 // additionalInfo secret and the tokens.
 func TestNoSecretsInOutput(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
 	pkcs1 := x509.MarshalPKCS1PrivateKey(key)

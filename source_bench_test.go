@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"golang.org/x/oauth2"
 )
 
@@ -15,7 +16,7 @@ func benchSources(b *testing.B) (ours, reuse oauth2.TokenSource) {
 	b.Helper()
 	p := newSrcProvider(b, nil, func(srcRequest) srcAnswer { return b2bAnswer("bench-token") })
 	cfg := &B2BConfig{TokenURL: p.srv.URL + "/v1.0/access-token/b2b", ClientKey: p.clientKey,
-		PrivateKey: srcKey(b), HTTPClient: p.srv.Client()}
+		PrivateKey: testkey.RSA(b), HTTPClient: p.srv.Client()}
 	ours = cfg.TokenSource(context.Background())
 	tok, err := ours.Token()
 	if err != nil {

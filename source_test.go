@@ -3,7 +3,6 @@ package snapauth
 import (
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
@@ -28,24 +28,6 @@ import (
 // a keep-alive connection) outlives the tests.
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-var (
-	srcKeyOnce sync.Once
-	srcKeyVal  *rsa.PrivateKey
-)
-
-// srcKey is the partner's RSA key, generated once per test binary.
-func srcKey(tb testing.TB) *rsa.PrivateKey {
-	tb.Helper()
-	srcKeyOnce.Do(func() {
-		k, err := rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-		srcKeyVal = k
-	})
-	return srcKeyVal
 }
 
 // srcClock is a fake clock the tests move by hand; Now reads an atomic, so
@@ -115,7 +97,7 @@ type srcProvider struct {
 
 func newSrcProvider(t testing.TB, clock func() time.Time, answer func(srcRequest) srcAnswer) *srcProvider {
 	t.Helper()
-	p := &srcProvider{t: t, pub: &srcKey(t).PublicKey, clientKey: "partner-client-key", clock: clock, answer: answer}
+	p := &srcProvider{t: t, pub: &testkey.RSA(t).PublicKey, clientKey: "partner-client-key", clock: clock, answer: answer}
 	p.srv = httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(p.srv.Close)
 	return p
@@ -208,7 +190,7 @@ func (p *srcProvider) b2b(clock *srcClock) *B2BConfig {
 	return &B2BConfig{
 		TokenURL:   p.srv.URL + "/snap/v1.0/access-token/b2b",
 		ClientKey:  p.clientKey,
-		PrivateKey: srcKey(p.t),
+		PrivateKey: testkey.RSA(p.t),
 		HTTPClient: p.srv.Client(),
 		Now:        now,
 		Backoff:    func(int) time.Duration { return time.Millisecond },
@@ -219,7 +201,7 @@ func (p *srcProvider) b2b2c(clock *srcClock) *B2B2CConfig {
 	return &B2B2CConfig{
 		TokenURL:   p.srv.URL + "/snap/v1.0/access-token/b2b2c",
 		ClientKey:  p.clientKey,
-		PrivateKey: srcKey(p.t),
+		PrivateKey: testkey.RSA(p.t),
 		HTTPClient: p.srv.Client(),
 		Now:        clock.Now,
 		Backoff:    func(int) time.Duration { return time.Millisecond },

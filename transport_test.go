@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth/internal/canonjson"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -297,7 +298,7 @@ func TestTransportConcurrentUse(t *testing.T) {
 }
 
 func TestTransportAsymmetricSignature(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	for _, withToken := range []bool{false, true} {
 		t.Run(fmt.Sprintf("token=%v", withToken), func(t *testing.T) {
 			p := startProvider(t, &snapProvider{pub: &key.PublicKey})
@@ -326,7 +327,7 @@ func TestTransportAsymmetricSignature(t *testing.T) {
 
 func TestTransportFormatRedactsSecrets(t *testing.T) {
 	tr := newTestTransport(newCountingSource("tok-secret-value"))
-	tr.PrivateKey = srcKey(t)
+	tr.PrivateKey = testkey.RSA(t)
 	for _, s := range []string{fmt.Sprint(tr), fmt.Sprintf("%+v", *tr), fmt.Sprintf("%#v", tr), fmt.Sprintf("%s", tr)} {
 		assert.NotContains(t, s, testSecret)
 		assert.NotContains(t, s, "tok-secret-value")
@@ -346,7 +347,7 @@ func TestTransportNodeCrypto(t *testing.T) {
 		}
 		t.Skip("node not installed")
 	}
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	require.NoError(t, err)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})
