@@ -36,7 +36,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			clock := newSrcClock()
 			ro := newRotator(t, clock, "code")
 			ro.rtPrefix = longRT
-			p := newSrcProvider(t, clock.Now, ro.answer)
+			p := newFakeProvider(t, clock.Now, ro.answer)
 			cfg := p.b2b2c(clock)
 			cfg.Provider = tt.provider
 			cfg.PartnerID, cfg.ChannelID = "P-1", "95221"
@@ -56,7 +56,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			assert.Equal(t, tt.grants[1], g)
 			rt, _ := reqs[1].str("refreshToken")
 			assert.Equal(t, longRT+"1", rt)
-			code, hasCode := reqs[1].Body["authCode"]
+			code, hasCode := reqs[1].Fields["authCode"]
 			assert.Equal(t, tt.authCode, hasCode)
 			if tt.authCode {
 				assert.Equal(t, "code", code, "the binding's authorization code, never empty")
@@ -71,7 +71,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 func TestB2B2CRefreshRejected(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	tok, err := cfg.Exchange(context.Background(), "code")
 	require.NoError(t, err)
@@ -96,8 +96,8 @@ func TestB2B2CRefreshRejected(t *testing.T) {
 
 func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
-		return srcAnswer{Status: 500, Body: `{"responseCode":"5007400","responseMessage":"General Error"}`}
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
+		return fakeAnswer{Status: 500, Body: `{"responseCode":"5007400","responseMessage":"General Error"}`}
 	})
 	cfg := p.b2b2c(clock)
 	cfg.MaxRetries = 5
@@ -116,7 +116,7 @@ func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
 func TestB2B2CConnectionRefusedRetried(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	client, dials := refusingClient(t, p.srv.Listener.Addr().String(), 2)
 	cfg.HTTPClient = client
@@ -163,7 +163,7 @@ func TestB2B2CRotation(t *testing.T) {
 	ro := newRotator(t, clock, "code")
 	g := newGate(t)
 	var gated atomic.Bool
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		if gated.Load() {
 			g.wait(r)
 		}
@@ -215,7 +215,7 @@ func TestB2B2CRotation(t *testing.T) {
 func TestB2B2CSourceReauthorize(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock)
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 
 	// The refresh token expired per refreshTokenExpiryTime: no request.
@@ -270,7 +270,7 @@ func TestB2B2CRefreshUnauthorizedIsNotReauthorize(t *testing.T) {
 	} {
 		t.Run(tc.body, func(t *testing.T) {
 			clock := newSrcClock()
-			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return srcAnswer{Status: tc.status, Body: tc.body} })
+			p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return fakeAnswer{Status: tc.status, Body: tc.body} })
 			_, err := p.b2b2c(clock).Refresh(context.Background(), "rt-1")
 			var e *Error
 			require.ErrorAs(t, err, &e)

@@ -37,7 +37,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 
 	clock := newSrcClock()
 	var mode atomic.Int64
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		switch mode.Load() {
 		case 0:
 			return okAnswer(`{"responseCode":"2007400","accessToken":"access-token-AAAA","refreshToken":"refresh-token-RRRR","accessTokenExpiryTime":"` +
@@ -45,7 +45,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		case 1:
 			return okAnswer(`{"responseCode":"2007400","accessToken":"access-token-AAAA","refreshToken":"refresh-token-RRRR","accessTokenExpiryTime":"bad"}`)
 		default:
-			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+			return fakeAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
 		}
 	})
 	b2b := p.b2b(clock)

@@ -31,7 +31,7 @@ import (
 
 func TestTransportSignsPrettyBody(t *testing.T) {
 	clock := newStepClock(time.Now(), time.Millisecond)
-	p := startProvider(t, &snapProvider{now: time.Now})
+	p := startFake(t, &fakeProvider{now: time.Now})
 	src := newCountingSource("tok-1")
 	tr := newTestTransport(src)
 	tr.Now = clock.Now
@@ -83,7 +83,7 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 		{"path only", Provider{Name: "payermax", EndpointForm: EndpointPathOnly}, EndpointPathOnly, path},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{endpoint: tc.form})
+			p := startFake(t, &fakeProvider{endpoint: tc.form})
 			tr := newTestTransport(newCountingSource("tok-q"))
 			tr.Provider = tc.provider
 			resp, err := (&http.Client{Transport: tr}).Get(p.URL(path + "?" + query))
@@ -100,7 +100,7 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 }
 
 func TestTransportEmptyBody(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	tr := newTestTransport(newCountingSource("tok-e"))
 	for _, tc := range []struct {
 		name string
@@ -141,7 +141,7 @@ func TestTransportTimestampAndEncodingDeviations(t *testing.T) {
 		{Provider{Name: "hex sandbox", Encoding: Hex}, standardTimestamp, "2026-03-04T12:06:07+07:00", true},
 	} {
 		t.Run(tc.provider.Name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{timestamp: tc.pattern, hexSig: tc.hexSig, now: func() time.Time { return at }})
+			p := startFake(t, &fakeProvider{timestamp: tc.pattern, hexSig: tc.hexSig, now: func() time.Time { return at }})
 			tr := newTestTransport(newCountingSource("tok-ts"))
 			tr.Provider = tc.provider
 			tr.Now = func() time.Time { return at }
@@ -163,7 +163,7 @@ func TestTransportTimestampAndEncodingDeviations(t *testing.T) {
 }
 
 func TestTransportCustomerToken(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	b2b := newCountingSource("tok-b2b")
 	customer := newCountingSource("tok-customer")
 	tr := newTestTransport(b2b)
@@ -201,7 +201,7 @@ func TestTransportCustomerToken(t *testing.T) {
 }
 
 func TestTransportKeepsCallerHeadersAndRequest(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	tr := newTestTransport(newCountingSource("tok-k"))
 
 	body := newCloseCounter(`{ "x" : [1, 2] }`)
@@ -260,7 +260,7 @@ func TestTransportReplacesNonJSONContentType(t *testing.T) {
 }
 
 func TestTransportConcurrentUse(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	src := newCountingSource("tok-shared")
 	client := &http.Client{Transport: newTestTransport(src)}
 	const n = 100
@@ -301,7 +301,7 @@ func TestTransportAsymmetricSignature(t *testing.T) {
 	key := testkey.RSA(t)
 	for _, withToken := range []bool{false, true} {
 		t.Run(fmt.Sprintf("token=%v", withToken), func(t *testing.T) {
-			p := startProvider(t, &snapProvider{pub: &key.PublicKey})
+			p := startFake(t, &fakeProvider{pub: &key.PublicKey, asymmetric: true})
 			tr := &Transport{PrivateKey: key, PartnerID: "p", ChannelID: "c"}
 			if withToken {
 				tr.Source = newCountingSource("tok-a")
