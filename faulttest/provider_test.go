@@ -11,7 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"github.com/snapauth/snapauth/internal/testkey"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/snapauth/snapauth/internal/testkey"
 )
 
 // clock is a test clock: the real time shifted by an offset the test moves
