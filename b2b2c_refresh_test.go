@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -181,18 +180,7 @@ func TestB2B2CRotation(t *testing.T) {
 	for round := 2; round <= 5; round++ {
 		clock.Advance(15 * time.Minute)
 		const n = 50
-		var joined atomic.Int64
-		toks := make([]*oauth2.Token, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-			})
-		}
-		waitJoined(t, &joined, n)
-		g.open()
-		wg.Wait()
+		toks, errs := fetchTogether(t, src, g, n)
 		for i := range n {
 			require.NoError(t, errs[i])
 			require.Equal(t, fmt.Sprintf("at-%d", round), toks[i].AccessToken)

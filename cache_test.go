@@ -29,18 +29,7 @@ func TestCacheThousandCallersOneFetch(t *testing.T) {
 
 	round := func(want string) {
 		const n = 1000
-		var joined atomic.Int64
-		toks := make([]*oauth2.Token, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-			})
-		}
-		waitJoined(t, &joined, n)
-		g.open()
-		wg.Wait()
+		toks, errs := fetchTogether(t, src, g, n)
 		for i := range n {
 			require.NoError(t, errs[i])
 			require.Same(t, toks[0], toks[i])
@@ -231,17 +220,7 @@ func TestCacheFailedFetchShared(t *testing.T) {
 	src := cfg.TokenSource(context.Background()).(ContextTokenSource)
 
 	const n = 20
-	var joined atomic.Int64
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-		})
-	}
-	waitJoined(t, &joined, n)
-	g.open()
-	wg.Wait()
+	_, errs := fetchTogether(t, src, g, n)
 	var e *Error
 	require.ErrorAs(t, errs[0], &e)
 	assert.Equal(t, 503, e.StatusCode)

@@ -88,6 +88,26 @@ func (g *gate) open() {
 	}
 }
 
+// fetchTogether has n callers ask src for a token at once, waits until all
+// of them have joined the one fetch, lets its answer through g and returns
+// what each caller got.
+func fetchTogether(t *testing.T, src ContextTokenSource, g *gate, n int) ([]*oauth2.Token, []error) {
+	t.Helper()
+	var joined atomic.Int64
+	toks := make([]*oauth2.Token, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
+		})
+	}
+	waitJoined(t, &joined, int64(n))
+	g.open()
+	wg.Wait()
+	return toks, errs
+}
+
 func waitJoined(t *testing.T, joined *atomic.Int64, n int64) {
 	t.Helper()
 	require.Eventually(t, func() bool { return joined.Load() == n }, 10*time.Second, time.Millisecond,
