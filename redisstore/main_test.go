@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/stretchr/testify/require"
 )
@@ -26,30 +27,7 @@ var redisAddr string
 // PATH on loopback, without persistence, and stops it afterwards. Without
 // either the tests are skipped, unless CI=true: then they fail.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" { // a fleet child: the parent passed REDIS_ADDR
-		redisAddr = os.Getenv("REDIS_ADDR")
-		os.Exit(m.Run())
-	}
-	redisAddr = os.Getenv("REDIS_ADDR")
-	var stop func()
-	if redisAddr == "" {
-		addr, stopServer, err := startRedis()
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				fmt.Fprintln(os.Stderr, "redisstore tests: no Redis in CI:", err)
-				os.Exit(1)
-			}
-			fmt.Fprintln(os.Stderr, "redisstore tests: SKIP: no $REDIS_ADDR and", err)
-			os.Exit(0)
-		}
-		redisAddr, stop = addr, stopServer
-		os.Setenv("REDIS_ADDR", addr) // for the examples and the fleet's children
-	}
-	code := m.Run()
-	if stop != nil {
-		stop()
-	}
-	os.Exit(code)
+	testserver.Main(m, "redisstore", "REDIS_ADDR", helperEnv, &redisAddr, func() (string, func(), error) { return startRedis() })
 }
 
 // startRedis starts redis-server from PATH on a free loopback port, with the

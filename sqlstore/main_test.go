@@ -18,6 +18,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/sqlstore"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +28,7 @@ import (
 var pgDSN string
 
 // noServer says how to get what the tests need.
-const noServer = "no $PG_DSN and no PostgreSQL server binaries (initdb, postgres) in PATH or /usr/lib/postgresql/*/bin: " +
+const noServer = "no PostgreSQL server binaries (initdb, postgres) in PATH or /usr/lib/postgresql/*/bin: " +
 	"install them (Debian/Ubuntu: apt-get install postgresql) or set PG_DSN=postgres://user@host:5432/db"
 
 // TestMain finds a PostgreSQL for the tests. With $PG_DSN set (a database
@@ -36,30 +37,7 @@ const noServer = "no $PG_DSN and no PostgreSQL server binaries (initdb, postgres
 // and removes the cluster afterwards. Without either the tests are skipped,
 // unless CI=true: then they fail.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" { // a fleet child: the parent passed PG_DSN
-		pgDSN = os.Getenv("PG_DSN")
-		os.Exit(m.Run())
-	}
-	pgDSN = os.Getenv("PG_DSN")
-	var stop func()
-	if pgDSN == "" {
-		dsn, stopServer, err := startPostgres()
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				fmt.Fprintln(os.Stderr, "sqlstore tests: no PostgreSQL in CI:", err)
-				os.Exit(1)
-			}
-			fmt.Fprintln(os.Stderr, "sqlstore tests: SKIP:", err)
-			os.Exit(0)
-		}
-		pgDSN, stop = dsn, stopServer
-		os.Setenv("PG_DSN", dsn) // for the examples and the fleet's children
-	}
-	code := m.Run()
-	if stop != nil {
-		stop()
-	}
-	os.Exit(code)
+	testserver.Main(m, "sqlstore", "PG_DSN", helperEnv, &pgDSN, startPostgres)
 }
 
 // pgBinDir returns the directory of initdb and postgres: PATH first, then
