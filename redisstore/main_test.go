@@ -42,7 +42,7 @@ func startRedis(extra ...string) (addr string, stop func(), err error) {
 		return "", nil, err
 	}
 	for range 5 { // a port found free may be taken before redis binds it
-		port, err := freePort()
+		port, err := testserver.FreePort()
 		if err != nil {
 			return "", nil, err
 		}
@@ -80,35 +80,7 @@ func startRedis(extra ...string) (addr string, stop func(), err error) {
 func waitRedis(addr string, exited <-chan struct{}) bool {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return true
-		}
-		select {
-		case <-exited:
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return testserver.Wait(func(ctx context.Context) error { return c.Ping(ctx).Err() }, exited, 10*time.Second)
 }
 
 // newClient returns a client of the test Redis, closed at the end of t.

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -121,7 +120,7 @@ func startPostgres() (dsn string, stop func(), err error) {
 		return "", nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	for range 5 { // a port found free may be taken before postgres binds it
-		port, err := freePort()
+		port, err := testserver.FreePort()
 		if err != nil {
 			os.RemoveAll(dir)
 			return "", nil, err
@@ -168,30 +167,7 @@ func waitPostgres(dsn string, exited <-chan struct{}) bool {
 		return false
 	}
 	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return true
-		}
-		select {
-		case <-exited:
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return testserver.Wait(db.PingContext, exited, 30*time.Second)
 }
 
 // openDB returns a pool on the test database, closed at the end of t.

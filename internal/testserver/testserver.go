@@ -5,9 +5,12 @@
 package testserver
 
 import (
+	"context"
 	"fmt"
+	"net"
 	"os"
 	"testing"
+	"time"
 )
 
 // Main runs m against a server, stores its address in *addr and exits with
@@ -37,4 +40,41 @@ func Main(m *testing.M, suite, env, child string, addr *string, start func() (st
 	code := m.Run()
 	stop()
 	os.Exit(code)
+}
+
+// Wait calls ping every 20 ms until it succeeds, for up to limit or until
+// exited is closed (the server process ended), and reports whether it
+// succeeded. Each ping gets a context of one second.
+func Wait(ping func(context.Context) error, exited <-chan struct{}, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := ping(ctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		select {
+		case <-exited:
+			return false
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	return false
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago, for a
+// server the tests start.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
