@@ -8,11 +8,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -35,7 +35,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			clock := newSrcClock()
 			ro := newRotator(t, clock, "code")
 			ro.rtPrefix = longRT
-			p := newSrcProvider(t, clock.Now, ro.answer)
+			p := newFakeProvider(t, clock.Now, ro.answer)
 			cfg := p.b2b2c(clock)
 			cfg.Provider = tt.provider
 			cfg.PartnerID, cfg.ChannelID = "P-1", "95221"
@@ -55,7 +55,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 			assert.Equal(t, tt.grants[1], g)
 			rt, _ := reqs[1].str("refreshToken")
 			assert.Equal(t, longRT+"1", rt)
-			code, hasCode := reqs[1].Body["authCode"]
+			code, hasCode := reqs[1].Fields["authCode"]
 			assert.Equal(t, tt.authCode, hasCode)
 			if tt.authCode {
 				assert.Equal(t, "code", code, "the binding's authorization code, never empty")
@@ -70,7 +70,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 func TestB2B2CRefreshRejected(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	tok, err := cfg.Exchange(context.Background(), "code")
 	require.NoError(t, err)
@@ -95,8 +95,8 @@ func TestB2B2CRefreshRejected(t *testing.T) {
 
 func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
-		return srcAnswer{Status: 500, Body: `{"responseCode":"5007400","responseMessage":"General Error"}`}
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
+		return fakeAnswer{Status: 500, Body: `{"responseCode":"5007400","responseMessage":"General Error"}`}
 	})
 	cfg := p.b2b2c(clock)
 	cfg.MaxRetries = 5
@@ -115,7 +115,7 @@ func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
 func TestB2B2CConnectionRefusedRetried(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	client, dials := refusingClient(t, p.srv.Listener.Addr().String(), 2)
 	cfg.HTTPClient = client
@@ -140,7 +140,7 @@ func TestB2B2CDroppedAfterSendNotRetried(t *testing.T) {
 	}))
 	defer srv.Close()
 	clock := newSrcClock()
-	cfg := &B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck", PrivateKey: srcKey(t),
+	cfg := &B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck", PrivateKey: testkey.RSA(t),
 		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
 	_, err := cfg.Refresh(context.Background(), "rt")
 	require.ErrorIs(t, err, ErrTemporary)
@@ -148,7 +148,7 @@ func TestB2B2CDroppedAfterSendNotRetried(t *testing.T) {
 	assert.Equal(t, int64(1), hits.Load())
 
 	// The same failure is retried for B2B, whose grant is idempotent.
-	b2b := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck", PrivateKey: srcKey(t),
+	b2b := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck", PrivateKey: testkey.RSA(t),
 		HTTPClient: srv.Client(), Now: clock.Now, MaxRetries: 3, Backoff: func(int) time.Duration { return time.Millisecond }}
 	_, err = b2b.Token(context.Background())
 	require.ErrorIs(t, err, ErrTemporary)
@@ -162,7 +162,7 @@ func TestB2B2CRotation(t *testing.T) {
 	ro := newRotator(t, clock, "code")
 	g := newGate(t)
 	var gated atomic.Bool
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		if gated.Load() {
 			g.wait(r)
 		}
@@ -180,18 +180,7 @@ func TestB2B2CRotation(t *testing.T) {
 	for round := 2; round <= 5; round++ {
 		clock.Advance(15 * time.Minute)
 		const n = 50
-		var joined atomic.Int64
-		toks := make([]*oauth2.Token, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-			})
-		}
-		waitJoined(t, &joined, n)
-		g.open()
-		wg.Wait()
+		toks, errs := fetchTogether(t, src, g, n)
 		for i := range n {
 			require.NoError(t, errs[i])
 			require.Equal(t, fmt.Sprintf("at-%d", round), toks[i].AccessToken)
@@ -214,7 +203,7 @@ func TestB2B2CRotation(t *testing.T) {
 func TestB2B2CSourceReauthorize(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock)
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 
 	// The refresh token expired per refreshTokenExpiryTime: no request.
@@ -269,7 +258,7 @@ func TestB2B2CRefreshUnauthorizedIsNotReauthorize(t *testing.T) {
 	} {
 		t.Run(tc.body, func(t *testing.T) {
 			clock := newSrcClock()
-			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return srcAnswer{Status: tc.status, Body: tc.body} })
+			p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return fakeAnswer{Status: tc.status, Body: tc.body} })
 			_, err := p.b2b2c(clock).Refresh(context.Background(), "rt-1")
 			var e *Error
 			require.ErrorAs(t, err, &e)

@@ -36,7 +36,7 @@ func newRotator(t *testing.T, clock *srcClock, codes ...string) *rotator {
 	return r
 }
 
-func (ro *rotator) answer(r srcRequest) srcAnswer {
+func (ro *rotator) answer(r fakeRequest) fakeAnswer {
 	ro.mu.Lock()
 	defer ro.mu.Unlock()
 	grant, _ := r.str("grantType")
@@ -44,18 +44,18 @@ func (ro *rotator) answer(r srcRequest) srcAnswer {
 	case "authorization_code":
 		code, _ := r.str("authCode")
 		if !ro.codes[code] {
-			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+			return fakeAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
 		}
 		delete(ro.codes, code)
 	case "refresh_token":
 		rt, _ := r.str("refreshToken")
 		ro.refreshs = append(ro.refreshs, rt)
 		if !ro.valid[rt] {
-			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+			return fakeAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
 		}
 		delete(ro.valid, rt)
 	default:
-		return srcAnswer{Status: 400, Body: `{"responseCode":"4007401","responseMessage":"Invalid Field Format [grantType]"}`}
+		return fakeAnswer{Status: 400, Body: `{"responseCode":"4007401","responseMessage":"Invalid Field Format [grantType]"}`}
 	}
 	ro.gen++
 	rt := fmt.Sprintf("%s%d", ro.rtPrefix, ro.gen)
@@ -75,7 +75,7 @@ func (ro *rotator) answer(r srcRequest) srcAnswer {
 func TestB2B2CExchange(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code-123")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 
 	tok, err := cfg.Exchange(context.Background(), "code-123")
@@ -89,7 +89,7 @@ func TestB2B2CExchange(t *testing.T) {
 	assert.Equal(t, "2007400", tok.Extra("responseCode"))
 	reqs := p.requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, `{"grantType":"authorization_code","authCode":"code-123"}`, string(reqs[0].Raw))
+	assert.Equal(t, `{"grantType":"authorization_code","authCode":"code-123"}`, string(reqs[0].Body))
 
 	// A code is single use; its refusal is an *Error, not ErrReauthorize.
 	_, err = cfg.Exchange(context.Background(), "code-123")
@@ -110,7 +110,7 @@ func TestB2B2CExpiryOffsets(t *testing.T) {
 	for _, exp := range []string{"2025-03-01T10:15:00+07:00", "2025-03-01T03:15:00Z", "2025-03-01T03:15:00+0000",
 		"2025-03-01T03:15:00+00:00", "2025-03-01T10:15:00+0700", "2025-03-01T10:15:00.000+07:00", "2025-02-28T22:15:00-05:00"} {
 		t.Run(exp, func(t *testing.T) {
-			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
+			p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
 				return okAnswer(`{"responseCode":"2007400","accessToken":"a","refreshToken":"r","tokenType":"Bearer","accessTokenExpiryTime":"` +
 					exp + `","refreshTokenExpiryTime":"` + exp + `"}`)
 			})
@@ -121,7 +121,7 @@ func TestB2B2CExpiryOffsets(t *testing.T) {
 			assert.Equal(t, int64(900), tok.ExpiresIn)
 		})
 	}
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
 		return okAnswer(`{"responseCode":"2007400","accessToken":"a","refreshToken":"r","accessTokenExpiryTime":"25/03/2025 10:15"}`)
 	})
 	_, err := p.b2b2c(clock).Exchange(context.Background(), "c")
@@ -171,7 +171,7 @@ const finpayB2B2CSample = `{
 
 func TestB2B2CFinpaySample(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return okAnswer(joinWrapped(finpayB2B2CSample)) })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return okAnswer(joinWrapped(finpayB2B2CSample)) })
 	cfg := p.b2b2c(clock)
 	cfg.Provider = Finnet
 	tok, err := cfg.Exchange(context.Background(), "def50200e84f7fe6a6dc3c3a5c007a2afa824977ba5031b4080f79a2b8130e3")
@@ -192,7 +192,7 @@ func TestB2B2CFinpaySample(t *testing.T) {
 func TestB2B2CStoredSource(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	ctx := context.Background()
 	store := newSrcStore()
@@ -251,7 +251,7 @@ func TestB2B2CStoredSource(t *testing.T) {
 func TestB2B2CStoredSourceSaveFails(t *testing.T) {
 	clock := newSrcClock()
 	ro := newRotator(t, clock, "code")
-	p := newSrcProvider(t, clock.Now, ro.answer)
+	p := newFakeProvider(t, clock.Now, ro.answer)
 	cfg := p.b2b2c(clock)
 	ctx := context.Background()
 	store := newSrcStore()

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -22,7 +23,7 @@ import (
 
 func TestB2BToken(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer("b2b-access-token") })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer("b2b-access-token") })
 	cfg := p.b2b(clock)
 
 	tok, err := cfg.Token(context.Background())
@@ -37,7 +38,7 @@ func TestB2BToken(t *testing.T) {
 
 	reqs := p.requests()
 	require.Len(t, reqs, 1)
-	assert.Equal(t, `{"grantType":"client_credentials"}`, string(reqs[0].Raw))
+	assert.Equal(t, `{"grantType":"client_credentials"}`, string(reqs[0].Body))
 	assert.True(t, reqs[0].Timestamp.Equal(clock.Now()))
 	assert.Equal(t, "2025-03-01T10:00:00+07:00", reqs[0].Timestamp.Format(time.RFC3339))
 
@@ -49,7 +50,7 @@ func TestB2BToken(t *testing.T) {
 
 func TestB2BAdditionalInfoAndProviders(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer("t") })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer("t") })
 	for _, prov := range []Provider{Standard, BRI, DOKU, DANA} {
 		cfg := p.b2b(clock)
 		cfg.Provider = prov
@@ -65,7 +66,7 @@ func TestB2BAdditionalInfoAndProviders(t *testing.T) {
 		stamps = append(stamps, r.Stamp)
 		g, _ := r.str("grantType")
 		assert.Equal(t, "client_credentials", strings.ToLower(g))
-		assert.Equal(t, map[string]any{"merchantId": "M-1", "nested": map[string]any{"a": float64(1)}}, r.Body["additionalInfo"])
+		assert.Equal(t, map[string]any{"merchantId": "M-1", "nested": map[string]any{"a": float64(1)}}, r.Fields["additionalInfo"])
 	}
 	g, _ := reqs[3].str("grantType")
 	assert.Equal(t, "CLIENT_CREDENTIALS", g, "DANA upper-cases grant types")
@@ -110,7 +111,7 @@ const finpayB2BSample = `{
 
 func TestB2BFinpaySample(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return okAnswer(joinWrapped(finpayB2BSample)) })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return okAnswer(joinWrapped(finpayB2BSample)) })
 	tok, err := p.b2b(clock).Token(context.Background())
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(tok.AccessToken, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQi"))
@@ -123,7 +124,7 @@ func TestB2BFinpaySample(t *testing.T) {
 
 func TestB2BHTTPClientFromContext(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return b2bAnswer("t") })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("t") })
 	cfg := p.b2b(clock)
 	cfg.HTTPClient = nil
 	var used atomic.Int64
@@ -147,30 +148,30 @@ func (f srcRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { r
 func TestB2BErrorAnswers(t *testing.T) {
 	tests := []struct {
 		name   string
-		answer srcAnswer
+		answer fakeAnswer
 		status int
 		code   string
 		msg    string
 		is     error
 	}{
-		{"401 SNAP error", srcAnswer{Status: 401, Body: `{"responseCode":"4017300","responseMessage":"Unauthorized. Signature"}`},
+		{"401 SNAP error", fakeAnswer{Status: 401, Body: `{"responseCode":"4017300","responseMessage":"Unauthorized. Signature"}`},
 			401, "4017300", "Unauthorized. Signature", ErrUnauthorized},
-		{"200 with failure code", srcAnswer{Status: 200, Body: `{"responseCode":"4017300","responseMessage":"Unauthorized. Unknown client"}`},
+		{"200 with failure code", fakeAnswer{Status: 200, Body: `{"responseCode":"4017300","responseMessage":"Unauthorized. Unknown client"}`},
 			200, "4017300", "Unauthorized. Unknown client", ErrUnauthorized},
-		{"400 number code", srcAnswer{Status: 400, Body: `{"responseCode":4007302,"responseMessage":"Invalid Mandatory Field {grantType}"}`},
+		{"400 number code", fakeAnswer{Status: 400, Body: `{"responseCode":4007302,"responseMessage":"Invalid Mandatory Field {grantType}"}`},
 			400, "4007302", "Invalid Mandatory Field {grantType}", nil},
-		{"HTML page", srcAnswer{Status: 403, Header: map[string]string{"Content-Type": "text/html"}, Body: "<html><body>Request blocked by WAF</body></html>"},
+		{"HTML page", fakeAnswer{Status: 403, Header: map[string]string{"Content-Type": "text/html"}, Body: "<html><body>Request blocked by WAF</body></html>"},
 			403, "", "answer is not JSON (text/html)", nil},
-		{"empty body", srcAnswer{Status: 200, Body: ""}, 200, "", "empty answer", nil},
-		{"body over 1 MiB", srcAnswer{Status: 200, Body: `{"accessToken":"a","pad":"` + strings.Repeat("p", maxAnswer) + `"}`},
+		{"empty body", fakeAnswer{Status: 200, Body: ""}, 200, "", "empty answer", nil},
+		{"body over 1 MiB", fakeAnswer{Status: 200, Body: `{"accessToken":"a","pad":"` + strings.Repeat("p", maxAnswer) + `"}`},
 			200, "", "answer larger than 1 MiB", nil},
-		{"2xx without accessToken", srcAnswer{Status: 200, Body: `{"responseCode":"2007300","responseMessage":"Successful"}`},
+		{"2xx without accessToken", fakeAnswer{Status: 200, Body: `{"responseCode":"2007300","responseMessage":"Successful"}`},
 			200, "2007300", "answer has no accessToken", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newSrcClock()
-			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return tt.answer })
+			p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return tt.answer })
 			tok, err := p.b2b(clock).Token(context.Background())
 			assert.Nil(t, tok)
 			var e *Error
@@ -212,8 +213,8 @@ func TestB2BRetries(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newSrcClock()
-			p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
-				return srcAnswer{Status: tt.status, Body: `{"responseCode":"` + tt.code + `","responseMessage":"x"}`}
+			p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
+				return fakeAnswer{Status: tt.status, Body: `{"responseCode":"` + tt.code + `","responseMessage":"x"}`}
 			})
 			cfg := p.b2b(clock)
 			cfg.MaxRetries = tt.maxRetries
@@ -239,9 +240,9 @@ func TestB2BRetries(t *testing.T) {
 
 func TestB2BRetryThenSuccess(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		if r.N < 3 {
-			return srcAnswer{Status: 502, Header: map[string]string{"Content-Type": "text/html"}, Body: "<h1>Bad Gateway</h1>"}
+			return fakeAnswer{Status: 502, Header: map[string]string{"Content-Type": "text/html"}, Body: "<h1>Bad Gateway</h1>"}
 		}
 		return b2bAnswer("third-time")
 	})
@@ -253,9 +254,9 @@ func TestB2BRetryThenSuccess(t *testing.T) {
 
 func TestB2BRetryAfter(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		if r.N == 1 {
-			return srcAnswer{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: `{"responseCode":"4297300","responseMessage":"Too Many Requests"}`}
+			return fakeAnswer{Status: 429, Header: map[string]string{"Retry-After": "1"}, Body: `{"responseCode":"4297300","responseMessage":"Too Many Requests"}`}
 		}
 		return b2bAnswer("after-wait")
 	})
@@ -269,8 +270,8 @@ func TestB2BRetryAfter(t *testing.T) {
 	assert.Equal(t, int64(2), p.hits.Load())
 
 	// A Retry-After longer than the caller's deadline returns the error at once.
-	p2 := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer {
-		return srcAnswer{Status: 503, Header: map[string]string{"Retry-After": "3600"}, Body: `{"responseCode":"5037300","responseMessage":"Maintenance"}`}
+	p2 := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
+		return fakeAnswer{Status: 503, Header: map[string]string{"Retry-After": "3600"}, Body: `{"responseCode":"5037300","responseMessage":"Maintenance"}`}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
@@ -304,7 +305,7 @@ func refusingClient(t *testing.T, target string, fail int64) (*http.Client, *ato
 
 func TestB2BConnectionRefusedRetried(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return b2bAnswer("reached") })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("reached") })
 	cfg := p.b2b(clock)
 	client, dials := refusingClient(t, p.srv.Listener.Addr().String(), 2)
 	cfg.HTTPClient = client
@@ -327,7 +328,7 @@ func TestB2BConnectionRefusedRetried(t *testing.T) {
 func TestB2BContextCancelled(t *testing.T) {
 	clock := newSrcClock()
 	g := newGate(t)
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		g.wait(r)
 		return b2bAnswer("late")
 	})
@@ -347,7 +348,7 @@ func TestB2BContextCancelled(t *testing.T) {
 
 func TestB2BConfigChecks(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return b2bAnswer("t") })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("t") })
 	ec, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	require.NoError(t, err)
 	tests := []struct {
@@ -382,7 +383,7 @@ func TestB2BConfigChecks(t *testing.T) {
 // AllowInsecureHTTP; the test dials the provider whatever the host name.
 func TestB2BInsecureHTTP(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(srcRequest) srcAnswer { return b2bAnswer("over-http") })
+	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("over-http") })
 	cfg := p.b2b(clock)
 	cfg.HTTPClient, _ = refusingClient(t, p.srv.Listener.Addr().String(), 0)
 	cfg.TokenURL = "http://sandbox.provider.test/v1.0/access-token/b2b"
@@ -401,7 +402,7 @@ func TestB2BInsecureHTTP(t *testing.T) {
 }
 
 func TestB2BFormatRedactsKey(t *testing.T) {
-	cfg := B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: srcKey(t), Provider: BRI}
+	cfg := B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: testkey.RSA(t), Provider: BRI}
 	want := `snapauth.B2BConfig{TokenURL: "https://snap.example.co.id/t", ClientKey: "ck", PrivateKey: [redacted], Provider: "bri"}`
 	assert.Equal(t, want, fmt.Sprint(cfg))
 	assert.Equal(t, want, fmt.Sprintf("%#v", &cfg))

@@ -130,7 +130,7 @@ func TestTransportBodyCapEdges(t *testing.T) {
 		{"over cap, declared", overCap, limit + 1, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{})
+			p := startFake(t, &fakeProvider{})
 			tr := newTestTransport(newCountingSource("tok"))
 			tr.MaxBodySize = limit
 			req, err := http.NewRequest(http.MethodPost, p.URL("/v1.0/x"), io.NopCloser(bytes.NewReader(tc.body)))
@@ -158,7 +158,7 @@ func TestTransportBodyCapEdges(t *testing.T) {
 func TestTransportDefaultCapPassesLargeSNAPBody(t *testing.T) {
 	body := jsonOfSize(1 << 20)
 	for _, declared := range []bool{false, true} {
-		p := startProvider(t, &snapProvider{})
+		p := startFake(t, &fakeProvider{})
 		tr := newTestTransport(newCountingSource("tok"))
 		req, err := http.NewRequest(http.MethodPost, p.URL("/v1.0/x"), io.NopCloser(bytes.NewReader(body)))
 		require.NoError(t, err)

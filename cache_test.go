@@ -21,7 +21,7 @@ import (
 func TestCacheThousandCallersOneFetch(t *testing.T) {
 	clock := newSrcClock()
 	g := newGate(t)
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		g.wait(r)
 		return b2bAnswer(fmt.Sprintf("token-%d", r.N))
 	})
@@ -29,18 +29,7 @@ func TestCacheThousandCallersOneFetch(t *testing.T) {
 
 	round := func(want string) {
 		const n = 1000
-		var joined atomic.Int64
-		toks := make([]*oauth2.Token, n)
-		errs := make([]error, n)
-		var wg sync.WaitGroup
-		for i := range n {
-			wg.Go(func() {
-				toks[i], errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-			})
-		}
-		waitJoined(t, &joined, n)
-		g.open()
-		wg.Wait()
+		toks, errs := fetchTogether(t, src, g, n)
 		for i := range n {
 			require.NoError(t, errs[i])
 			require.Same(t, toks[0], toks[i])
@@ -71,7 +60,7 @@ func TestCacheEarlyRefresh(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			clock := newSrcClock()
-			p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+			p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 				return okAnswer(fmt.Sprintf(`{"responseCode":"2007300","accessToken":"t%d","tokenType":"Bearer","expiresIn":%d}`, r.N, tt.expiresIn))
 			})
 			cfg := p.b2b(clock)
@@ -132,7 +121,7 @@ func TestCacheRealClock(t *testing.T) {
 	assert.False(t, f.fresh(short))
 	assert.False(t, f.before(f.renewAt(short)), "due 30 s before expiry with a 60 s margin")
 
-	p := newSrcProvider(t, time.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, time.Now, func(r fakeRequest) fakeAnswer {
 		return okAnswer(fmt.Sprintf(`{"accessToken":"t%d","expiresIn":1}`, r.N)) // margin 100 ms
 	})
 	cfg := p.b2b(nil)
@@ -161,7 +150,7 @@ func TestCacheRealClock(t *testing.T) {
 func TestCacheWaiterCancellation(t *testing.T) {
 	clock := newSrcClock()
 	g := newGate(t)
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		g.wait(r)
 		return b2bAnswer("shared")
 	})
@@ -219,10 +208,10 @@ func TestCacheFailedFetchShared(t *testing.T) {
 	g := newGate(t)
 	var fail atomic.Bool
 	fail.Store(true)
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		g.wait(r)
 		if fail.Load() {
-			return srcAnswer{Status: 503, Body: `{"responseCode":"5037300","responseMessage":"Service Unavailable"}`}
+			return fakeAnswer{Status: 503, Body: `{"responseCode":"5037300","responseMessage":"Service Unavailable"}`}
 		}
 		return b2bAnswer("after-failure")
 	})
@@ -231,17 +220,7 @@ func TestCacheFailedFetchShared(t *testing.T) {
 	src := cfg.TokenSource(context.Background()).(ContextTokenSource)
 
 	const n = 20
-	var joined atomic.Int64
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, errs[i] = src.TokenContext(&joinCtx{Context: context.Background(), joined: &joined})
-		})
-	}
-	waitJoined(t, &joined, n)
-	g.open()
-	wg.Wait()
+	_, errs := fetchTogether(t, src, g, n)
 	var e *Error
 	require.ErrorAs(t, errs[0], &e)
 	assert.Equal(t, 503, e.StatusCode)
@@ -261,7 +240,7 @@ func TestCacheFailedFetchShared(t *testing.T) {
 
 func TestCacheInvalidate(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer(fmt.Sprintf("t%d", r.N)) })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer(fmt.Sprintf("t%d", r.N)) })
 	src := p.b2b(clock).TokenSource(context.Background())
 	inv := src.(TokenInvalidator)
 

@@ -2,20 +2,15 @@ package snapauth
 
 import (
 	"context"
-	"crypto"
-	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -25,37 +20,21 @@ import (
 // B2BConfig.Client, with the real token source against a provider that also
 // serves the token endpoint.
 
-// tokenEndpoint serves access-token/b2b on mux, verifying the token signature
-// with pub, and issues tok-1, tok-2, ... in turn.
-func tokenEndpoint(t *testing.T, mux *http.ServeMux, pub *rsa.PublicKey, issued *atomic.Int32) {
-	mux.HandleFunc("POST /v1.0/access-token/b2b", func(w http.ResponseWriter, r *http.Request) {
-		ts, key := r.Header.Get("X-TIMESTAMP"), r.Header.Get("X-CLIENT-KEY")
-		sig, err := base64.StdEncoding.DecodeString(r.Header.Get("X-SIGNATURE"))
-		digest := sha256.Sum256([]byte(key + "|" + ts))
-		if err != nil || rsa.VerifyPKCS1v15(pub, crypto.SHA256, digest[:], sig) != nil {
-			t.Errorf("token request signature does not verify")
-			w.WriteHeader(401)
-			io.WriteString(w, `{"responseCode":"4017300","responseMessage":"Unauthorized. [Signature]"}`)
-			return
-		}
-		n := issued.Add(1)
-		fmt.Fprintf(w, `{"responseCode":"2007300","responseMessage":"Successful","accessToken":"tok-%d","tokenType":"BearerToken","expiresIn":"900"}`, n)
-	})
+// issuing answers token requests with tok-1, tok-2, ... in turn, counting
+// them in issued.
+func issuing(issued *atomic.Int32) func(fakeRequest) fakeAnswer {
+	return func(fakeRequest) fakeAnswer {
+		return okAnswer(fmt.Sprintf(`{"responseCode":"2007300","responseMessage":"Successful","accessToken":"tok-%d","tokenType":"BearerToken","expiresIn":"900"}`, issued.Add(1)))
+	}
 }
 
 func TestB2BConfigClient(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	var issued atomic.Int32
-	p := &snapProvider{}
-	mux := http.NewServeMux()
-	tokenEndpoint(t, mux, &key.PublicKey, &issued)
 	// tok-1 is revoked: the first call is rejected, the client must renew.
-	p.respond = rejectToken("tok-1", `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`)
-	mux.Handle("/v1.0/", p)
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	p.secret, p.timestamp, p.now = testSecret, standardTimestamp, time.Now
-	defer func() { assert.Empty(t, p.failures()) }()
+	p := startFake(t, &fakeProvider{pub: &key.PublicKey, clientKey: "client-key", answer: issuing(&issued),
+		respond: rejectToken("tok-1", `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`)})
+	srv := p.srv
 
 	var baseCalls atomic.Int32
 	ctxClient := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
@@ -70,7 +49,7 @@ func TestB2BConfigClient(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode)
-	seen := p.requests()
+	seen := p.calls()
 	require.Len(t, seen, 2)
 	assert.Equal(t, "Bearer tok-1", seen[0].Header.Get("Authorization"))
 	assert.Equal(t, "Bearer tok-2", seen[1].Header.Get("Authorization"), "the rejected token was dropped and a new one fetched")
@@ -88,7 +67,7 @@ func TestB2BConfigClient(t *testing.T) {
 }
 
 func TestB2BConfigClientRedirects(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	var issued atomic.Int32
 	var otherHits atomic.Int32
 	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -96,9 +75,9 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 	}))
 	defer other.Close()
 
-	p := &snapProvider{secret: testSecret, timestamp: standardTimestamp, now: time.Now}
+	p := startFake(t, &fakeProvider{pub: &key.PublicKey, clientKey: "client-key", answer: issuing(&issued)})
 	mux := http.NewServeMux()
-	tokenEndpoint(t, mux, &key.PublicKey, &issued)
+	mux.Handle("/v1.0/access-token/", p)
 	mux.HandleFunc("/v1.0/moved", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/v1.0/here?after=redirect", http.StatusTemporaryRedirect)
 	})
@@ -108,7 +87,6 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 	mux.Handle("/v1.0/here", p)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
-	defer func() { assert.Empty(t, p.failures()) }()
 
 	cfg := &B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: "client-key", PrivateKey: key}
 	client := cfg.Client(context.Background(), &Transport{ClientSecret: testSecret, PartnerID: "partner", ChannelID: "1"})
@@ -117,7 +95,7 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	assert.Equal(t, 200, resp.StatusCode, "a same-host redirect is followed and signed for its own URL")
-	seen := p.requests()
+	seen := p.calls()
 	require.Len(t, seen, 1)
 	assert.True(t, strings.HasPrefix(seen[0].StringToSign, "POST:/v1.0/here?after=redirect:tok-1:"), seen[0].StringToSign)
 	assert.Equal(t, `{"a":1}`, string(seen[0].Body))
@@ -129,7 +107,7 @@ func TestB2BConfigClientRedirects(t *testing.T) {
 }
 
 func TestB2BConfigClientNilTransport(t *testing.T) {
-	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: srcKey(t), Provider: BRI}
+	cfg := &B2BConfig{TokenURL: "https://127.0.0.1:1/t", ClientKey: "k", PrivateKey: testkey.RSA(t), Provider: BRI}
 	client := cfg.Client(context.Background(), nil)
 	tr, ok := client.Transport.(*Transport)
 	require.True(t, ok)

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth/internal/canonjson"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -278,14 +279,14 @@ func TestProfilesOnTheWire(t *testing.T) {
 		spec, ok := docSpecs[name]
 		require.True(t, ok, "profile %q has no documentation-based spec in this test", name)
 		t.Run(name, func(t *testing.T) {
-			d := &docProvider{t: t, spec: spec, pub: &srcKey(t).PublicKey}
+			d := &docProvider{t: t, spec: spec, pub: &testkey.RSA(t).PublicKey}
 			d.srv = httptest.NewServer(d)
 			defer d.srv.Close()
 			ctx := context.WithValue(context.Background(), oauth2.HTTPClient, d.srv.Client())
 
-			b2b := &B2BConfig{TokenURL: d.srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck-1", PrivateKey: srcKey(t), Provider: p,
+			b2b := &B2BConfig{TokenURL: d.srv.URL + "/v1.0/access-token/b2b", ClientKey: "ck-1", PrivateKey: testkey.RSA(t), Provider: p,
 				PartnerID: docPartner, ChannelID: docChannel, Origin: docOrigin}
-			b2b2c := &B2B2CConfig{TokenURL: d.srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck-1", PrivateKey: srcKey(t), Provider: p,
+			b2b2c := &B2B2CConfig{TokenURL: d.srv.URL + "/v1.0/access-token/b2b2c", ClientKey: "ck-1", PrivateKey: testkey.RSA(t), Provider: p,
 				PartnerID: docPartner, ChannelID: docChannel, Origin: docOrigin}
 
 			_, err := b2b.Token(ctx)

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -140,7 +141,7 @@ func TestTokenRequestsRefusedBeforeSending(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
 	defer srv.Close()
 	ctx := context.Background()
-	b2b := &B2BConfig{TokenURL: srv.URL + "/t", ClientKey: "ck", PrivateKey: srcKey(t), Provider: DANA}
+	b2b := &B2BConfig{TokenURL: srv.URL + "/t", ClientKey: "ck", PrivateKey: testkey.RSA(t), Provider: DANA}
 	_, err := b2b.Token(ctx)
 	assert.ErrorContains(t, err, `Provider "dana" sends X-PARTNER-ID on token requests (TokenHeaders), but the config's PartnerID is empty`)
 	b2b.Provider = Provider{Name: "form", TokenBody: TokenBodyForm}
@@ -151,7 +152,7 @@ func TestTokenRequestsRefusedBeforeSending(t *testing.T) {
 	_, err = b2b.Token(ctx)
 	assert.ErrorContains(t, err, `TimestampLayout "15:04"`)
 
-	b2b2c := &B2B2CConfig{TokenURL: srv.URL + "/t", ClientKey: "ck", PrivateKey: srcKey(t), Provider: Finnet}
+	b2b2c := &B2B2CConfig{TokenURL: srv.URL + "/t", ClientKey: "ck", PrivateKey: testkey.RSA(t), Provider: Finnet}
 	_, err = b2b2c.Refresh(ctx, "rt")
 	assert.ErrorIs(t, err, ErrNoAuthCode)
 	assert.NotErrorIs(t, err, ErrReauthorize, "a bare refresh token is the caller's to fix, not the customer's")
@@ -184,7 +185,7 @@ func TestTokenBodyStylesAndHeaders(t *testing.T) {
 		{Name: "snake", TokenBody: TokenBodySnakeJSON},
 		{Name: "form", TokenBody: TokenBodyForm, TokenHeaders: HeaderOrigin | HeaderChannelID | HeaderPartnerID},
 	} {
-		cfg := &B2BConfig{TokenURL: srv.URL, ClientKey: "ck", PrivateKey: srcKey(t), Provider: p, PartnerID: "P", ChannelID: "C", Origin: "O"}
+		cfg := &B2BConfig{TokenURL: srv.URL, ClientKey: "ck", PrivateKey: testkey.RSA(t), Provider: p, PartnerID: "P", ChannelID: "C", Origin: "O"}
 		_, err := cfg.Token(ctx)
 		require.NoError(t, err, p.Name)
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"golang.org/x/oauth2"
 )
 
@@ -180,7 +181,7 @@ func benchAllowBody(tr *Transport, n int) {
 // token", 2048-bit key) beside its floor: the strict floor's minify and
 // hash, then rsa.SignPKCS1v15 of the string to sign and base64.
 func BenchmarkRoundTripRSA(b *testing.B) {
-	key := srcKey(b)
+	key := testkey.RSA(b)
 	body := benchPrettyBody(b)
 	b.Run("body=1KiB/impl=strict-floor", func(b *testing.B) {
 		const endpoint = "/snap/v1.0/transfer-intrabank"

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -21,7 +22,7 @@ import (
 // and looks for the private key (PEM, base64 DER, its numbers), the
 // additionalInfo secret and the tokens.
 func TestNoSecretsInOutput(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	pkcs8, err := x509.MarshalPKCS8PrivateKey(key)
 	require.NoError(t, err)
 	pkcs1 := x509.MarshalPKCS1PrivateKey(key)
@@ -36,7 +37,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 
 	clock := newSrcClock()
 	var mode atomic.Int64
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer {
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
 		switch mode.Load() {
 		case 0:
 			return okAnswer(`{"responseCode":"2007400","accessToken":"access-token-AAAA","refreshToken":"refresh-token-RRRR","accessTokenExpiryTime":"` +
@@ -44,7 +45,7 @@ func TestNoSecretsInOutput(t *testing.T) {
 		case 1:
 			return okAnswer(`{"responseCode":"2007400","accessToken":"access-token-AAAA","refreshToken":"refresh-token-RRRR","accessTokenExpiryTime":"bad"}`)
 		default:
-			return srcAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
+			return fakeAnswer{Status: 401, Body: `{"responseCode":"4017401","responseMessage":"Invalid Token (B2B2C)"}`}
 		}
 	})
 	b2b := p.b2b(clock)

@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -119,7 +120,7 @@ func signerBadSignatures(sig string, raw []byte) map[string]string {
 }
 
 func TestSignerAsymmetricVerify(t *testing.T) {
-	key := signerGeneratedKey()
+	key := testkey.RSA(t)
 	var sts, sig string
 	for i := 0; i < 100 && !strings.ContainsAny(sig, "+/"); i++ {
 		sts = snapauth.TokenStringToSign("client", fmt.Sprintf("2020-12-17T10:55:%02d+07:00", i%60)) + strings.Repeat(" ", i/60)
@@ -181,7 +182,7 @@ func TestSignAsymmetricRejectsNonRSAKeys(t *testing.T) {
 	}
 
 	// A wrapped RSA signer (an HSM stand-in) signs like the key itself.
-	key := signerGeneratedKey()
+	key := testkey.RSA(t)
 	direct, err := snapauth.SignAsymmetric(key, "x")
 	require.NoError(t, err)
 	wrapped, err := snapauth.SignAsymmetric(signerWrappedSigner{key}, "x")
@@ -198,7 +199,7 @@ func (s signerFailingSigner) Sign(io.Reader, []byte, crypto.SignerOpts) ([]byte,
 }
 
 func TestSignAsymmetricSignerError(t *testing.T) {
-	k := signerGeneratedKey()
+	k := testkey.RSA(t)
 	_, err := snapauth.SignAsymmetric(signerFailingSigner{&k.PublicKey}, "x")
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "hsm: device unplugged", "the signer's error is wrapped")

@@ -2,7 +2,6 @@ package snapauth_test
 
 import (
 	"bytes"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
 	"encoding/json"
@@ -12,12 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf16"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -60,15 +59,6 @@ func signerOpenSSLKey(t testing.TB) *rsa.PrivateKey {
 	require.NoError(t, err)
 	return key
 }
-
-// signerGeneratedKey is an RSA 2048 key generated once per test binary.
-var signerGeneratedKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // signerToolOrSkip returns the path of a command-line tool, skips the test
 // when it is missing on a developer machine, and fails it when missing in CI.
@@ -256,7 +246,7 @@ func TestSignerVectorsScriptReproducible(t *testing.T) {
 // strings to sign.
 func TestSignerSignaturesVerifyInNode(t *testing.T) {
 	node := signerToolOrSkip(t, "node")
-	key := signerGeneratedKey()
+	key := testkey.RSA(t)
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	require.NoError(t, err)
 	type nodeCase struct {

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"golang.org/x/oauth2"
 )
 
@@ -13,9 +14,9 @@ import (
 // same token over a static source: the two warm paths to compare.
 func benchSources(b *testing.B) (ours, reuse oauth2.TokenSource) {
 	b.Helper()
-	p := newSrcProvider(b, nil, func(srcRequest) srcAnswer { return b2bAnswer("bench-token") })
+	p := newFakeProvider(b, nil, func(fakeRequest) fakeAnswer { return b2bAnswer("bench-token") })
 	cfg := &B2BConfig{TokenURL: p.srv.URL + "/v1.0/access-token/b2b", ClientKey: p.clientKey,
-		PrivateKey: srcKey(b), HTTPClient: p.srv.Client()}
+		PrivateKey: testkey.RSA(b), HTTPClient: p.srv.Client()}
 	ours = cfg.TokenSource(context.Background())
 	tok, err := ours.Token()
 	if err != nil {

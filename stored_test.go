@@ -58,7 +58,7 @@ func (s *srcStore) Lock(ctx context.Context, key string) (func(), error) {
 
 func TestStoredSourceUsesOtherReplicasToken(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer(fmt.Sprintf("fetched-%d", r.N)) })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer(fmt.Sprintf("fetched-%d", r.N)) })
 	store := newSrcStore()
 	saved := &oauth2.Token{AccessToken: "from-replica", TokenType: "Bearer", Expiry: clock.Now().Add(10 * time.Minute), ExpiresIn: 900}
 	require.NoError(t, store.Save(context.Background(), "b2b", saved))
@@ -99,7 +99,7 @@ func TestStoredSourceUsesOtherReplicasToken(t *testing.T) {
 
 func TestStoredSourceSaveFails(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer("secret-access-token-xyz") })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer("secret-access-token-xyz") })
 	store := newSrcStore()
 	store.failSaves(errors.New("disk full"))
 	src := p.b2b(clock).StoredTokenSource(context.Background(), store, "b2b")
@@ -126,7 +126,7 @@ func TestStoredSourceSaveFails(t *testing.T) {
 
 func TestStoredSourceLoadFails(t *testing.T) {
 	clock := newSrcClock()
-	p := newSrcProvider(t, clock.Now, func(r srcRequest) srcAnswer { return b2bAnswer("x") })
+	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer("x") })
 	src := p.b2b(clock).StoredTokenSource(context.Background(), failingStore{}, "b2b")
 	_, err := src.Token()
 	require.ErrorContains(t, err, "store is down")

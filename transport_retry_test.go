@@ -17,8 +17,8 @@ import (
 
 // rejectFirst answers 401 with code to every request signed with the token
 // reject, and 200 otherwise.
-func rejectToken(reject string, answer string) func(w http.ResponseWriter, r seenRequest, n int) {
-	return func(w http.ResponseWriter, r seenRequest, n int) {
+func rejectToken(reject string, answer string) func(w http.ResponseWriter, r fakeRequest, n int) {
+	return func(w http.ResponseWriter, r fakeRequest, n int) {
 		if r.Header.Get("Authorization") == "Bearer "+reject {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusUnauthorized)
@@ -37,7 +37,7 @@ func TestTransportRetriesRejectedB2BToken(t *testing.T) {
 	} {
 		t.Run(answer, func(t *testing.T) {
 			clock := newStepClock(time.Now(), time.Second)
-			p := startProvider(t, &snapProvider{respond: rejectToken("tok-old", answer)})
+			p := startFake(t, &fakeProvider{respond: rejectToken("tok-old", answer)})
 			src := newCountingSource("tok-old", "tok-new")
 			tr := newTestTransport(src)
 			tr.Now = clock.Now
@@ -90,7 +90,7 @@ func TestTransportDoesNotRetryOtherwise(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{respond: func(w http.ResponseWriter, _ seenRequest, _ int) {
+			p := startFake(t, &fakeProvider{respond: func(w http.ResponseWriter, _ fakeRequest, _ int) {
 				w.WriteHeader(tc.status)
 				io.WriteString(w, tc.answer)
 			}})
@@ -119,7 +119,7 @@ func TestTransportDoesNotRetryOtherwise(t *testing.T) {
 
 func TestTransportRetriesOnlyOnce(t *testing.T) {
 	const answer = `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`
-	p := startProvider(t, &snapProvider{respond: func(w http.ResponseWriter, _ seenRequest, _ int) {
+	p := startFake(t, &fakeProvider{respond: func(w http.ResponseWriter, _ fakeRequest, _ int) {
 		w.WriteHeader(401)
 		io.WriteString(w, answer)
 	}})
@@ -137,8 +137,8 @@ func TestTransportRetriesOnlyOnce(t *testing.T) {
 
 func TestTransportNoRetryWithoutAFreshToken(t *testing.T) {
 	const answer = `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`
-	newProvider := func(t *testing.T) *snapProvider {
-		return startProvider(t, &snapProvider{respond: rejectToken("tok-1", answer)})
+	newProvider := func(t *testing.T) *fakeProvider {
+		return startFake(t, &fakeProvider{respond: rejectToken("tok-1", answer)})
 	}
 
 	t.Run("source gives the same token", func(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth/internal/canonjson"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -30,7 +31,7 @@ import (
 
 func TestTransportSignsPrettyBody(t *testing.T) {
 	clock := newStepClock(time.Now(), time.Millisecond)
-	p := startProvider(t, &snapProvider{now: time.Now})
+	p := startFake(t, &fakeProvider{now: time.Now})
 	src := newCountingSource("tok-1")
 	tr := newTestTransport(src)
 	tr.Now = clock.Now
@@ -82,7 +83,7 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 		{"path only", Provider{Name: "payermax", EndpointForm: EndpointPathOnly}, EndpointPathOnly, path},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{endpoint: tc.form})
+			p := startFake(t, &fakeProvider{endpoint: tc.form})
 			tr := newTestTransport(newCountingSource("tok-q"))
 			tr.Provider = tc.provider
 			resp, err := (&http.Client{Transport: tr}).Get(p.URL(path + "?" + query))
@@ -99,7 +100,7 @@ func TestTransportQueryStringsAndEndpointForms(t *testing.T) {
 }
 
 func TestTransportEmptyBody(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	tr := newTestTransport(newCountingSource("tok-e"))
 	for _, tc := range []struct {
 		name string
@@ -140,7 +141,7 @@ func TestTransportTimestampAndEncodingDeviations(t *testing.T) {
 		{Provider{Name: "hex sandbox", Encoding: Hex}, standardTimestamp, "2026-03-04T12:06:07+07:00", true},
 	} {
 		t.Run(tc.provider.Name, func(t *testing.T) {
-			p := startProvider(t, &snapProvider{timestamp: tc.pattern, hexSig: tc.hexSig, now: func() time.Time { return at }})
+			p := startFake(t, &fakeProvider{timestamp: tc.pattern, hexSig: tc.hexSig, now: func() time.Time { return at }})
 			tr := newTestTransport(newCountingSource("tok-ts"))
 			tr.Provider = tc.provider
 			tr.Now = func() time.Time { return at }
@@ -162,7 +163,7 @@ func TestTransportTimestampAndEncodingDeviations(t *testing.T) {
 }
 
 func TestTransportCustomerToken(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	b2b := newCountingSource("tok-b2b")
 	customer := newCountingSource("tok-customer")
 	tr := newTestTransport(b2b)
@@ -200,7 +201,7 @@ func TestTransportCustomerToken(t *testing.T) {
 }
 
 func TestTransportKeepsCallerHeadersAndRequest(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	tr := newTestTransport(newCountingSource("tok-k"))
 
 	body := newCloseCounter(`{ "x" : [1, 2] }`)
@@ -259,7 +260,7 @@ func TestTransportReplacesNonJSONContentType(t *testing.T) {
 }
 
 func TestTransportConcurrentUse(t *testing.T) {
-	p := startProvider(t, &snapProvider{})
+	p := startFake(t, &fakeProvider{})
 	src := newCountingSource("tok-shared")
 	client := &http.Client{Transport: newTestTransport(src)}
 	const n = 100
@@ -297,10 +298,10 @@ func TestTransportConcurrentUse(t *testing.T) {
 }
 
 func TestTransportAsymmetricSignature(t *testing.T) {
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	for _, withToken := range []bool{false, true} {
 		t.Run(fmt.Sprintf("token=%v", withToken), func(t *testing.T) {
-			p := startProvider(t, &snapProvider{pub: &key.PublicKey})
+			p := startFake(t, &fakeProvider{pub: &key.PublicKey, asymmetric: true})
 			tr := &Transport{PrivateKey: key, PartnerID: "p", ChannelID: "c"}
 			if withToken {
 				tr.Source = newCountingSource("tok-a")
@@ -326,7 +327,7 @@ func TestTransportAsymmetricSignature(t *testing.T) {
 
 func TestTransportFormatRedactsSecrets(t *testing.T) {
 	tr := newTestTransport(newCountingSource("tok-secret-value"))
-	tr.PrivateKey = srcKey(t)
+	tr.PrivateKey = testkey.RSA(t)
 	for _, s := range []string{fmt.Sprint(tr), fmt.Sprintf("%+v", *tr), fmt.Sprintf("%#v", tr), fmt.Sprintf("%s", tr)} {
 		assert.NotContains(t, s, testSecret)
 		assert.NotContains(t, s, "tok-secret-value")
@@ -346,7 +347,7 @@ func TestTransportNodeCrypto(t *testing.T) {
 		}
 		t.Skip("node not installed")
 	}
-	key := srcKey(t)
+	key := testkey.RSA(t)
 	pubDER, err := x509.MarshalPKIXPublicKey(&key.PublicKey)
 	require.NoError(t, err)
 	pubPEM := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pubDER})

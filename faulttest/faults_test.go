@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 	"golang.org/x/oauth2"
@@ -171,7 +172,7 @@ func TestFaultsB2B(t *testing.T) {
 		t.Run(f.name, func(t *testing.T) {
 			e := newEnv(t)
 			cfg := &snapauth.B2BConfig{
-				TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: partnerKey(),
+				TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
 				HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
 			}
 			src := cfg.TokenSource(context.Background()).(snapauth.ContextTokenSource)
@@ -231,7 +232,7 @@ func TestFaultsB2B2C(t *testing.T) {
 				store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
 				require.NoError(t, err)
 				cfg := &snapauth.B2B2CConfig{
-					TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: partnerKey(),
+					TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
 					HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
 				}
 				ctx := context.Background()
@@ -264,7 +265,7 @@ func TestFaultsB2B2C(t *testing.T) {
 				require.Equal(t, tok.AccessToken, held.AccessToken, "the store holds the token handed out")
 				require.NotEqual(t, linked.RefreshToken, held.RefreshToken, "the refresh token rotated")
 				require.True(t, e.p.refreshValid(held.RefreshToken), "the stored refresh token must be one the provider accepts")
-				b2b := (&snapauth.B2BConfig{TokenURL: e.p.srv.URL + b2bPath, ClientKey: e.p.clientKey, PrivateKey: partnerKey(), Now: e.clk.Now, HTTPClient: e.p.srv.Client()}).TokenSource(ctx)
+				b2b := (&snapauth.B2BConfig{TokenURL: e.p.srv.URL + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t), Now: e.clk.Now, HTTPClient: e.p.srv.Client()}).TokenSource(ctx)
 				serviceCall(t, e.p, b2b, src)
 			})
 		}
@@ -282,7 +283,7 @@ func TestProviderOutage(t *testing.T) {
 	t.Run("B2B", func(t *testing.T) {
 		e := newEnv(t)
 		cfg := &snapauth.B2BConfig{
-			TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: partnerKey(),
+			TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
 			HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
 		}
 		src := cfg.TokenSource(context.Background()).(snapauth.ContextTokenSource)
@@ -301,7 +302,7 @@ func TestProviderOutage(t *testing.T) {
 		store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
 		require.NoError(t, err)
 		cfg := &snapauth.B2B2CConfig{
-			TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: partnerKey(),
+			TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
 			HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
 		}
 		ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -62,13 +63,13 @@ func TestRefetchStorm(t *testing.T) {
 			now := func() time.Time { return time.Now().Add(tc.ahead) }
 			ctx := context.Background()
 
-			b2b := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(),
+			b2b := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t),
 				Now: now, EarlyRefresh: tc.early}).TokenSource(ctx)
 			calls := hammer(t, b2b, stormFor)
 			t.Logf("B2B: %d calls, %d token requests in %v", calls, p.b2bIssued.Load(), stormFor)
 			require.LessOrEqual(t, p.b2bIssued.Load(), maxFetches(stormFor), "B2B token requests")
 
-			cfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey(),
+			cfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t),
 				Now: now, EarlyRefresh: tc.early}
 			store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
 			require.NoError(t, err)
@@ -97,7 +98,7 @@ func TestRejectionStorm(t *testing.T) {
 		writeSNAP(w, 401, "4014701", "Invalid Token (B2B)")
 	}))
 	t.Cleanup(rejecter.Close)
-	src := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}).TokenSource(context.Background())
+	src := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).TokenSource(context.Background())
 	base := &http.Transport{}
 	t.Cleanup(base.CloseIdleConnections)
 	client := &http.Client{Transport: &snapauth.Transport{Base: base, Source: src, ClientSecret: p.clientSecret}}
@@ -152,7 +153,7 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 	t.Run("signer blocks in Sign", func(t *testing.T) {
 		verifyNoLeaks(t)
 		p := newProvider(t, nil)
-		s := &hungSigner{Signer: partnerKey(), release: make(chan struct{})}
+		s := &hungSigner{Signer: testkey.RSA(t), release: make(chan struct{})}
 		var once atomic.Bool
 		release := func() {
 			if once.CompareAndSwap(false, true) {
@@ -165,10 +166,10 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 		} {
 			check(t, src, s.calls.Load, release)
 		}
-		cust := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		cust := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 		linked, err := cust.Exchange(ctx, p.newAuthCode())
 		require.NoError(t, err)
-		s2 := &hungSigner{Signer: partnerKey(), release: make(chan struct{})}
+		s2 := &hungSigner{Signer: testkey.RSA(t), release: make(chan struct{})}
 		var once2 atomic.Bool
 		release2 := func() {
 			if once2.CompareAndSwap(false, true) {
@@ -201,7 +202,7 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 			}
 			return base.RoundTrip(r.WithContext(context.Background()))
 		})
-		src := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(),
+		src := (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t),
 			FetchTimeout: timeout, HTTPClient: &http.Client{Transport: deaf}}).TokenSource(ctx)
 		check(t, src, calls.Load, release)
 	})
@@ -219,7 +220,7 @@ func TestHostileTokenAnswers(t *testing.T) {
 	}))
 	t.Cleanup(srv.Close)
 	ctx := context.Background()
-	b2b := &snapauth.B2BConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: partnerKey(), MaxRetries: -1}
+	b2b := &snapauth.B2BConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: testkey.RSA(t), MaxRetries: -1}
 	for _, tc := range []struct{ name, body, want string }{
 		{"200FAIL", `{"responseCode":"200FAIL","accessToken":"a","expiresIn":"900"}`, "200FAIL"},
 		{"duplicate responseCode, success last", `{"responseCode":"4017300","responseMessage":"Unauthorized","responseCode":"2007300","accessToken":"a"}`, "duplicate key"},
@@ -287,7 +288,7 @@ func TestFileStorePlantedFiles(t *testing.T) {
 	// store: the source reports it instead of working around it.
 	tok := &oauth2.Token{AccessToken: "at", RefreshToken: "rt", Expiry: time.Now().Add(-time.Minute)}
 	require.NoError(t, store.Save(ctx, "victim", tok))
-	cfg := &snapauth.B2B2CConfig{TokenURL: "http://127.0.0.1:1/never", ClientKey: "k", PrivateKey: partnerKey()}
+	cfg := &snapauth.B2B2CConfig{TokenURL: "http://127.0.0.1:1/never", ClientKey: "k", PrivateKey: testkey.RSA(t)}
 	_, err = cfg.StoredTokenSource(ctx, store, "victim").Token()
 	require.ErrorContains(t, err, "symbolic link")
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/require"
 )
 
@@ -40,11 +41,11 @@ func TestLoad(t *testing.T) {
 	t.Cleanup(tokenHTTP.CloseIdleConnections)
 	tokenRequests := &countingTransport{base: tokenHTTP}
 	b2b := (&snapauth.B2BConfig{
-		TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(),
+		TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t),
 		HTTPClient: &http.Client{Transport: tokenRequests}, Now: clk.Now,
 	}).TokenSource(ctx)
 	cust := &snapauth.B2B2CConfig{
-		TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey(),
+		TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t),
 		HTTPClient: &http.Client{Transport: tokenRequests}, Now: clk.Now,
 	}
 	store := snapauth.NewMemoryStore()

@@ -19,16 +19,9 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-)
 
-// partnerKey is the partner's RSA key, generated once per test binary.
-var partnerKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
+	"github.com/snapauth/snapauth/internal/testkey"
+)
 
 // clock is a test clock: the real time shifted by an offset the test moves
 // forward, so that tokens expire at points the test chooses.
@@ -88,7 +81,7 @@ func newProvider(t testing.TB, now func() time.Time) *provider {
 		clientSecret: "s3cr3t-" + randomText(24),
 		partnerID:    "PARTNER01",
 		channelID:    "95221",
-		pub:          &partnerKey().PublicKey,
+		pub:          &testkey.RSA(t).PublicKey,
 		now:          now,
 		skew:         5 * time.Minute,
 		lifetime:     900 * time.Second,

@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -26,6 +25,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -168,7 +168,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	ctx := context.Background()
 	p := newProvider(t, nil)
 	var sec secrets
-	sec.addKey(partnerKey())
+	sec.addKey(testkey.RSA(t))
 	sec.add("client secret", p.clientSecret, 12)
 
 	var printed []struct {
@@ -183,8 +183,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	}
 
 	// Configs and a transport holding every secret, and sources holding tokens.
-	b2bCfg := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client()}
-	custCfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: p.srv.Client(), PartnerID: p.partnerID}
+	b2bCfg := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), HTTPClient: p.srv.Client()}
+	custCfg := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), HTTPClient: p.srv.Client(), PartnerID: p.partnerID}
 	// Their sources log every event to slog.Default, which the scan reads.
 	b2bCfg.Observer, custCfg.Observer = snapauth.SlogObserver(nil), snapauth.SlogObserver(nil)
 	b2bSrc := b2bCfg.TokenSource(ctx)
@@ -205,7 +205,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	storedSrc := custCfg.StoredTokenSource(ctx, store, "c")
 	_, err = storedSrc.Token()
 	require.NoError(t, err)
-	tr := &snapauth.Transport{Source: b2bSrc, ClientSecret: p.clientSecret, PrivateKey: partnerKey(), PartnerID: p.partnerID, ChannelID: p.channelID}
+	tr := &snapauth.Transport{Source: b2bSrc, ClientSecret: p.clientSecret, PrivateKey: testkey.RSA(t), PartnerID: p.partnerID, ChannelID: p.channelID}
 	show("B2BConfig", *b2bCfg)
 	show("*B2BConfig", b2bCfg)
 	show("B2B2CConfig", *custCfg)
@@ -254,17 +254,17 @@ func TestNoSecretInOutput(t *testing.T) {
 	// Errors: refusals, echoing gateways, spent refresh tokens, network
 	// failures, a store that cannot save, a corrupt token file, bad keys.
 	errs := map[string]error{}
-	_, errs["wrong client key"] = (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: "nobody", PrivateKey: partnerKey()}).Token(ctx)
+	_, errs["wrong client key"] = (&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: "nobody", PrivateKey: testkey.RSA(t)}).Token(ctx)
 	echo := echoServer(t, 500)
-	_, errs["B2B 500 echoing the request"] = (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
-	echoCfg := &snapauth.B2B2CConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey(), Observer: snapauth.SlogObserver(nil)}
+	_, errs["B2B 500 echoing the request"] = (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).Token(ctx)
+	echoCfg := &snapauth.B2B2CConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), Observer: snapauth.SlogObserver(nil)}
 	_, errs["refresh 500 echoing the request"] = echoCfg.Refresh(ctx, linked.RefreshToken)
 	_, errs["exchange 500 echoing the request"] = echoCfg.Exchange(ctx, code)
 	echo401 := echoServer(t, 401)
-	_, errs["refresh 401 echoing the request"] = (&snapauth.B2B2CConfig{TokenURL: echo401.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Refresh(ctx, linked.RefreshToken)
+	_, errs["refresh 401 echoing the request"] = (&snapauth.B2B2CConfig{TokenURL: echo401.URL, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).Refresh(ctx, linked.RefreshToken)
 	for _, status := range []int{400, 401, 500} {
 		quoting := jsonEchoServer(t, status, fmt.Sprintf("%d7401", status))
-		quotingCfg := &snapauth.B2B2CConfig{TokenURL: quoting.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		quotingCfg := &snapauth.B2B2CConfig{TokenURL: quoting.URL, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 		_, errs[fmt.Sprintf("refresh %d quoting the refresh token in responseMessage", status)] = quotingCfg.Refresh(ctx, linked.RefreshToken)
 		_, errs[fmt.Sprintf("exchange %d quoting the auth code in responseMessage", status)] = quotingCfg.Exchange(ctx, code)
 		req, _ := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, custCfg.TokenSource(ctx, linked)), http.MethodPost, quoting.URL+servicePath, strings.NewReader(`{}`))
@@ -279,8 +279,8 @@ func TestNoSecretInOutput(t *testing.T) {
 	sec.addToken(spent)
 	_, errs["spent refresh token"] = custCfg.Refresh(ctx, linked.RefreshToken)
 	require.ErrorIs(t, errs["spent refresh token"], snapauth.ErrReauthorize)
-	_, errs["connection refused, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://127.0.0.1:1/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
-	_, errs["plain http, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://snap.example.com/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: partnerKey()}).Token(ctx)
+	_, errs["connection refused, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://127.0.0.1:1/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).Token(ctx)
+	_, errs["plain http, secret in the URL query"] = (&snapauth.B2BConfig{TokenURL: "http://snap.example.com/b2b?client_secret=" + p.clientSecret, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).Token(ctx)
 	expired := *spent
 	expired.Expiry = time.Now().Add(-time.Hour)
 	require.NoError(t, store.Save(ctx, "unsaved", &expired))
@@ -301,7 +301,7 @@ func TestNoSecretInOutput(t *testing.T) {
 		require.NoError(t, os.WriteFile(fileStore.Path("broken"), cut(data), 0o600))
 		_, errs[name] = fileStore.Load(ctx, "broken")
 	}
-	slow := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey(), FetchTimeout: 100 * time.Millisecond, HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+	slow := &snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), FetchTimeout: 100 * time.Millisecond, HTTPClient: &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		<-r.Context().Done()
 		return nil, r.Context().Err()
 	})}}
@@ -311,14 +311,14 @@ func TestNoSecretInOutput(t *testing.T) {
 	req, _ := http.NewRequestWithContext(snapauth.WithCustomerToken(ctx, storedSrc), http.MethodPost, p.srv.URL+servicePath, strings.NewReader("not json "+p.clientSecret))
 	_, errs["transport, body not JSON"] = tr.RoundTrip(req)
 	req, _ = http.NewRequest(http.MethodPost, p.srv.URL+servicePath, strings.NewReader(`{}`))
-	_, errs["transport, source failing"] = (&snapauth.Transport{Source: (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: partnerKey()}).TokenSource(ctx), ClientSecret: p.clientSecret}).RoundTrip(req)
-	pemKey := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: must(x509.MarshalPKCS8PrivateKey(partnerKey()))})
+	_, errs["transport, source failing"] = (&snapauth.Transport{Source: (&snapauth.B2BConfig{TokenURL: echo.URL, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}).TokenSource(ctx), ClientSecret: p.clientSecret}).RoundTrip(req)
+	pemKey := testkey.PEM(t, testkey.RSA(t))
 	for name, data := range map[string][]byte{
 		"key PEM with a flipped character": bytes.Replace(pemKey, []byte("A"), []byte("*"), 1),
 		"key PEM truncated":                pemKey[:len(pemKey)/2],
-		"key bare base64 truncated":        []byte(base64.StdEncoding.EncodeToString(must(x509.MarshalPKCS8PrivateKey(partnerKey())))[:900]),
+		"key bare base64 truncated":        []byte(base64.StdEncoding.EncodeToString(must(x509.MarshalPKCS8PrivateKey(testkey.RSA(t))))[:900]),
 		"key PEM with a wrong type":        bytes.Replace(pemKey, []byte("PRIVATE KEY"), []byte("PUBLIC KEY"), 2),
-		"key DER raw":                      x509.MarshalPKCS1PrivateKey(partnerKey())[:600],
+		"key DER raw":                      x509.MarshalPKCS1PrivateKey(testkey.RSA(t))[:600],
 	} {
 		_, errs[name] = snapauth.ParsePrivateKey(data)
 	}
@@ -408,7 +408,7 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 	p.srv = front // the provider's URLs are now the front's
 
 	ctx := context.Background()
-	custCfg := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	custCfg := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 	linked, err := custCfg.Exchange(ctx, p.newAuthCode())
 	require.NoError(t, err)
 	customer := custCfg.TokenSource(ctx, linked)
@@ -453,7 +453,7 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 		{"context client that follows everything", context.WithValue(ctx, oauth2.HTTPClient, permissive)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 			redirected(t, b2b.Client(tc.ctx, &snapauth.Transport{ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}))
 		})
 	}
@@ -462,7 +462,7 @@ func TestRedirectNeverCarriesCredentials(t *testing.T) {
 	// redirect: the Transport itself sees that the request is a redirect
 	// (req.Response) to another origin and refuses to sign or send it.
 	t.Run("bare client", func(t *testing.T) {
-		b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: partnerKey()}
+		b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 		tr := &snapauth.Transport{Source: b2b.TokenSource(ctx), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}
 		redirected(t, &http.Client{Transport: tr})
 		redirected(t, &http.Client{Transport: tr, CheckRedirect: permissive.CheckRedirect})
@@ -524,8 +524,8 @@ func TestTokenRedirectNeverCarriesSecrets(t *testing.T) {
 	} {
 		for _, status := range []int{301, 302, 303, 307, 308} {
 			q := fmt.Sprintf("?redirect=%d", status)
-			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + q, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: hc}
-			cust := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath + q, ClientKey: p.clientKey, PrivateKey: partnerKey(), HTTPClient: hc}
+			b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + q, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), HTTPClient: hc}
+			cust := &snapauth.B2B2CConfig{TokenURL: front.URL + b2b2cPath + q, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), HTTPClient: hc}
 			n := redirects.Load()
 			for name, fetch := range map[string]func() error{
 				"B2B":      func() error { _, err := b2b.Token(ctx); return err },
@@ -543,7 +543,7 @@ func TestTokenRedirectNeverCarriesSecrets(t *testing.T) {
 	require.Zero(t, stolen.Load(), "token requests that reached the other host")
 
 	// Within the provider's host, a 307/308 keeps the POST and its body.
-	b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + "?redirect=307&same=1", ClientKey: p.clientKey, PrivateKey: partnerKey()}
+	b2b := &snapauth.B2BConfig{TokenURL: front.URL + b2bPath + "?redirect=307&same=1", ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 	tok, err := b2b.Token(ctx)
 	require.NoError(t, err)
 	require.NotEmpty(t, tok.AccessToken)
@@ -562,8 +562,8 @@ func TestPlainHTTPTokenURLRefused(t *testing.T) {
 	})}
 	ctx := context.Background()
 	fetches := func(url string, insecure bool) map[string]func() error {
-		b2b := &snapauth.B2BConfig{TokenURL: url, ClientKey: "k", PrivateKey: partnerKey(), HTTPClient: hc, AllowInsecureHTTP: insecure}
-		cust := &snapauth.B2B2CConfig{TokenURL: url, ClientKey: "k", PrivateKey: partnerKey(), HTTPClient: hc, AllowInsecureHTTP: insecure}
+		b2b := &snapauth.B2BConfig{TokenURL: url, ClientKey: "k", PrivateKey: testkey.RSA(t), HTTPClient: hc, AllowInsecureHTTP: insecure}
+		cust := &snapauth.B2B2CConfig{TokenURL: url, ClientKey: "k", PrivateKey: testkey.RSA(t), HTTPClient: hc, AllowInsecureHTTP: insecure}
 		return map[string]func() error{
 			"B2BConfig.Token":         func() error { _, err := b2b.Token(ctx); return err },
 			"B2BConfig.TokenSource":   func() error { _, err := b2b.TokenSource(ctx).Token(); return err },
@@ -636,11 +636,11 @@ func TestEndlessAnswerIsCapped(t *testing.T) {
 			defer cancel()
 			for name, fetch := range map[string]func() error{
 				"B2B": func() error {
-					_, err := (&snapauth.B2BConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: partnerKey(), MaxRetries: -1}).Token(ctx)
+					_, err := (&snapauth.B2BConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: testkey.RSA(t), MaxRetries: -1}).Token(ctx)
 					return err
 				},
 				"B2B2C": func() error {
-					_, err := (&snapauth.B2B2CConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: partnerKey(), MaxRetries: -1}).Refresh(ctx, "rt")
+					_, err := (&snapauth.B2B2CConfig{TokenURL: srv.URL, ClientKey: "k", PrivateKey: testkey.RSA(t), MaxRetries: -1}).Refresh(ctx, "rt")
 					return err
 				},
 			} {
@@ -673,7 +673,7 @@ func TestEndlessAnswerIsCapped(t *testing.T) {
 // timestamp outside the window.
 func TestVerifyHelpersReject(t *testing.T) {
 	const msg = "faulttest-client|2026-11-22T09:15:00+07:00"
-	key := partnerKey()
+	key := testkey.RSA(t)
 	other, err := snapauth.ParsePublicKey(must(os.ReadFile("../testdata/keys/rsa-other-public.pem")))
 	require.NoError(t, err)
 	sig, err := snapauth.SignAsymmetric(key, msg)

@@ -11,13 +11,10 @@ import (
 	"bufio"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +31,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
@@ -46,15 +44,6 @@ const (
 	fleetLifetime = 3 * time.Second // of every token the provider issues
 	fleetDeadline = 60 * time.Second
 )
-
-// fleetKey is the partner's RSA key, one per test binary.
-var fleetKey = sync.OnceValue(func() *rsa.PrivateKey {
-	k, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		panic(err)
-	}
-	return k
-})
 
 // provider is a SNAP token endpoint for B2B and B2B2C tokens that checks
 // every request like a provider does and counts what it did.
@@ -79,7 +68,7 @@ type provider struct {
 }
 
 func newProvider(t *testing.T) (*provider, *httptest.Server) {
-	p := &provider{pub: &fleetKey().PublicKey, firstRequest: make(chan time.Time, 1), refreshExpiry: time.Now().Add(time.Hour)}
+	p := &provider{pub: &testkey.RSA(t).PublicKey, firstRequest: make(chan time.Time, 1), refreshExpiry: time.Now().Add(time.Hour)}
 	srv := httptest.NewServer(http.HandlerFunc(p.serve))
 	t.Cleanup(srv.Close)
 	return p, srv
@@ -234,9 +223,7 @@ type fleet struct {
 }
 
 func newFleet(t *testing.T, srv *httptest.Server, prefix string, extra ...string) *fleet {
-	der, err := x509.MarshalPKCS8PrivateKey(fleetKey())
-	require.NoError(t, err)
-	keyFile := writeFile0600(t, "partner.pem", pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}))
+	keyFile := writeFile0600(t, "partner.pem", testkey.PEM(t, testkey.RSA(t)))
 	fi, err := os.Stat(keyFile)
 	require.NoError(t, err)
 	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
@@ -483,7 +470,7 @@ func TestFleetProviderRefuses(t *testing.T) {
 	ctx := context.Background()
 	p, srv := newProvider(t)
 	p.refreshToken = "rt-0"
-	cfg := &snapauth.B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: fleetKey(), MaxRetries: -1}
+	cfg := &snapauth.B2B2CConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b2c", ClientKey: fleetClient, PrivateKey: testkey.RSA(t), MaxRetries: -1}
 	tok, err := cfg.Refresh(ctx, "rt-0")
 	require.NoError(t, err)
 	require.Equal(t, "rt-1", tok.RefreshToken)
@@ -491,9 +478,7 @@ func TestFleetProviderRefuses(t *testing.T) {
 	require.ErrorIs(t, err, snapauth.ErrReauthorize)
 	require.Equal(t, 1, p.rejections)
 
-	other, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	b2b := &snapauth.B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: fleetClient, PrivateKey: other, MaxRetries: -1}
+	b2b := &snapauth.B2BConfig{TokenURL: srv.URL + "/v1.0/access-token/b2b", ClientKey: fleetClient, PrivateKey: testkey.Other(t), MaxRetries: -1}
 	_, err = b2b.Token(ctx)
 	var apiErr *snapauth.Error
 	require.ErrorAs(t, err, &apiErr)
@@ -501,7 +486,7 @@ func TestFleetProviderRefuses(t *testing.T) {
 	require.Equal(t, []string{"Signature"}, p.badRequests)
 	require.Empty(t, p.fetches)
 
-	b2b.PrivateKey = fleetKey()
+	b2b.PrivateKey = testkey.RSA(t)
 	tok, err = b2b.Token(ctx)
 	require.NoError(t, err)
 	require.Equal(t, "b2b-1", tok.AccessToken)

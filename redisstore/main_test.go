@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/stretchr/testify/require"
 )
@@ -26,30 +27,7 @@ var redisAddr string
 // PATH on loopback, without persistence, and stops it afterwards. Without
 // either the tests are skipped, unless CI=true: then they fail.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" { // a fleet child: the parent passed REDIS_ADDR
-		redisAddr = os.Getenv("REDIS_ADDR")
-		os.Exit(m.Run())
-	}
-	redisAddr = os.Getenv("REDIS_ADDR")
-	var stop func()
-	if redisAddr == "" {
-		addr, stopServer, err := startRedis()
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				fmt.Fprintln(os.Stderr, "redisstore tests: no Redis in CI:", err)
-				os.Exit(1)
-			}
-			fmt.Fprintln(os.Stderr, "redisstore tests: SKIP: no $REDIS_ADDR and", err)
-			os.Exit(0)
-		}
-		redisAddr, stop = addr, stopServer
-		os.Setenv("REDIS_ADDR", addr) // for the examples and the fleet's children
-	}
-	code := m.Run()
-	if stop != nil {
-		stop()
-	}
-	os.Exit(code)
+	testserver.Main(m, "redisstore", "REDIS_ADDR", helperEnv, &redisAddr, func() (string, func(), error) { return startRedis() })
 }
 
 // startRedis starts redis-server from PATH on a free loopback port, with the
@@ -64,7 +42,7 @@ func startRedis(extra ...string) (addr string, stop func(), err error) {
 		return "", nil, err
 	}
 	for range 5 { // a port found free may be taken before redis binds it
-		port, err := freePort()
+		port, err := testserver.FreePort()
 		if err != nil {
 			return "", nil, err
 		}
@@ -102,35 +80,7 @@ func startRedis(extra ...string) (addr string, stop func(), err error) {
 func waitRedis(addr string, exited <-chan struct{}) bool {
 	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
 	defer c.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := c.Ping(ctx).Err()
-		cancel()
-		if err == nil {
-			return true
-		}
-		select {
-		case <-exited:
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return testserver.Wait(func(ctx context.Context) error { return c.Ping(ctx).Err() }, exited, 10*time.Second)
 }
 
 // newClient returns a client of the test Redis, closed at the end of t.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/snapauth/snapauth/storetest"
 	"github.com/stretchr/testify/require"
@@ -220,7 +221,7 @@ func TestLockAcrossClients(t *testing.T) {
 }
 
 func TestRedisUnavailable(t *testing.T) {
-	port, err := freePort() // nothing listens there
+	port, err := testserver.FreePort() // nothing listens there
 	require.NoError(t, err)
 	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialTimeout: time.Second})
 	defer c.Close()

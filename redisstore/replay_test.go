@@ -20,6 +20,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -132,7 +133,7 @@ func TestStoreSeen(t *testing.T) {
 // one Redis: a token one issued is accepted by the other, lives in Redis
 // for its lifetime plus the grace, and is kept there only as its SHA-256.
 func TestTokenServerOnRedis(t *testing.T) {
-	key := fleetKey()
+	key := testkey.RSA(t)
 	c := newClient(t)
 	prefix := testPrefix(t, c)
 	var replicas []*httptest.Server

@@ -1,7 +1,6 @@
 package snaptest_test
 
 import (
-	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"io"
@@ -21,24 +20,6 @@ import (
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
-}
-
-var (
-	otherKeyOnce sync.Once
-	otherKey     *rsa.PrivateKey
-)
-
-// strangerKey returns an RSA key that is not the partner's, generated once
-// per test binary.
-func strangerKey(t testing.TB) *rsa.PrivateKey {
-	otherKeyOnce.Do(func() {
-		var err error
-		otherKey, err = rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-	})
-	return otherKey
 }
 
 // tokenCall describes a token request signed by hand with the snapauth

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/snaptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -130,7 +131,7 @@ func TestInspectorSignatureCauses(t *testing.T) {
 		}}.request(t, srv), `body re-encoded: the signature covers the body with <, > and & escaped`},
 		{"body changed after signing", serviceCall{token: token, body: `{"amount":"10.00"}`, sendBody: ptr(`{"amount":"99.00"}`)}.request(t, srv),
 			"most likely the body changed after it was signed"},
-		{"token request signed by a stranger", tokenCall{key: strangerKey(t), body: `{"grantType":"client_credentials"}`}.request(t, srv, srv.B2BTokenURL()),
+		{"token request signed by a stranger", tokenCall{key: testkey.Other(t), body: `{"grantType":"client_credentials"}`}.request(t, srv, srv.B2BTokenURL()),
 			"signed with another private key"},
 		{"token request timestamp layout", tokenCall{body: `{"grantType":"client_credentials"}`, edit: func(r *http.Request) {
 			ts, err := snapauth.ParseTimestamp(r.Header.Get("X-TIMESTAMP"))

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/snaptest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -64,7 +65,7 @@ func TestRejections(t *testing.T) {
 		reason snaptest.Reason
 	}{
 		// B2B token endpoint.
-		{"b2b signed with another key", nil, b2b(tokenCall{key: strangerKey(t)}), 401, "4017300", snaptest.ReasonSignature},
+		{"b2b signed with another key", nil, b2b(tokenCall{key: testkey.Other(t)}), 401, "4017300", snaptest.ReasonSignature},
 		{"b2b signature over another client key", nil, b2b(tokenCall{signKey: "someone-else"}), 401, "4017300", snaptest.ReasonSignature},
 		{"b2b signature header garbage", nil, b2b(tokenCall{edit: setHeader("X-SIGNATURE", "bm90IGEgc2lnbmF0dXJl")}), 401, "4017300", snaptest.ReasonSignature},
 		{"b2b timestamp changed after signing", nil, b2b(tokenCall{edit: func(r *http.Request) {
@@ -103,7 +104,7 @@ func TestRejections(t *testing.T) {
 
 		// B2B2C token endpoint.
 		{"b2b2c wrong grant", nil, b2b2c(tokenCall{body: clientCredentials}), 400, "4007401", snaptest.ReasonGrantType},
-		{"b2b2c signed with another key", nil, b2b2c(tokenCall{key: strangerKey(t), body: `{"grantType":"authorization_code","authCode":"x"}`}), 401, "4017400", snaptest.ReasonSignature},
+		{"b2b2c signed with another key", nil, b2b2c(tokenCall{key: testkey.Other(t), body: `{"grantType":"authorization_code","authCode":"x"}`}), 401, "4017400", snaptest.ReasonSignature},
 		{"b2b2c missing authCode", nil, b2b2c(tokenCall{body: `{"grantType":"authorization_code"}`}), 400, "4007402", snaptest.ReasonBody},
 		{"b2b2c unknown authCode", nil, b2b2c(tokenCall{body: `{"grantType":"authorization_code","authCode":"made-up"}`}), 401, "4017401", snaptest.ReasonAuthCode},
 		{"b2b2c reused authCode", nil, func(t testing.TB, srv *snaptest.Server) *http.Request {
@@ -133,7 +134,7 @@ func TestRejections(t *testing.T) {
 			c.edit = func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+other) }
 		}), 401, "4014700", snaptest.ReasonSignature},
 		{"service bad asymmetric signature", []snaptest.Option{snaptest.WithServiceAuth(snaptest.Asymmetric)}, svc(func(t testing.TB, _ *snaptest.Server, c *serviceCall) {
-			c.asymmetric, c.key = true, strangerKey(t)
+			c.asymmetric, c.key = true, testkey.Other(t)
 		}), 401, "4014700", snaptest.ReasonSignature},
 		{"service symmetric signature where asymmetric is expected", []snaptest.Option{snaptest.WithServiceAuth(snaptest.Asymmetric)}, svc(nil), 401, "4014700", snaptest.ReasonSignature},
 		{"service asymmetric without token where symmetric is expected", nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) { c.asymmetric = true }), 401, "4014703", snaptest.ReasonTokenMissing},

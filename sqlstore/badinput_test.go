@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/snaptest"
 	"github.com/snapauth/snapauth/sqlstore"
 	"github.com/stretchr/testify/require"
@@ -50,7 +51,7 @@ func requireClean(t *testing.T, err error, secrets ...string) {
 }
 
 func TestDatabaseDown(t *testing.T) {
-	port, err := freePort() // nothing listens there
+	port, err := testserver.FreePort() // nothing listens there
 	require.NoError(t, err)
 	s := sqlstore.New(openDBAt(t, fmt.Sprintf("127.0.0.1:%d", port)))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -6,7 +6,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/sqlstore"
 	"github.com/stretchr/testify/require"
 )
@@ -27,7 +27,7 @@ import (
 var pgDSN string
 
 // noServer says how to get what the tests need.
-const noServer = "no $PG_DSN and no PostgreSQL server binaries (initdb, postgres) in PATH or /usr/lib/postgresql/*/bin: " +
+const noServer = "no PostgreSQL server binaries (initdb, postgres) in PATH or /usr/lib/postgresql/*/bin: " +
 	"install them (Debian/Ubuntu: apt-get install postgresql) or set PG_DSN=postgres://user@host:5432/db"
 
 // TestMain finds a PostgreSQL for the tests. With $PG_DSN set (a database
@@ -36,30 +36,7 @@ const noServer = "no $PG_DSN and no PostgreSQL server binaries (initdb, postgres
 // and removes the cluster afterwards. Without either the tests are skipped,
 // unless CI=true: then they fail.
 func TestMain(m *testing.M) {
-	if os.Getenv(helperEnv) != "" { // a fleet child: the parent passed PG_DSN
-		pgDSN = os.Getenv("PG_DSN")
-		os.Exit(m.Run())
-	}
-	pgDSN = os.Getenv("PG_DSN")
-	var stop func()
-	if pgDSN == "" {
-		dsn, stopServer, err := startPostgres()
-		if err != nil {
-			if os.Getenv("CI") == "true" {
-				fmt.Fprintln(os.Stderr, "sqlstore tests: no PostgreSQL in CI:", err)
-				os.Exit(1)
-			}
-			fmt.Fprintln(os.Stderr, "sqlstore tests: SKIP:", err)
-			os.Exit(0)
-		}
-		pgDSN, stop = dsn, stopServer
-		os.Setenv("PG_DSN", dsn) // for the examples and the fleet's children
-	}
-	code := m.Run()
-	if stop != nil {
-		stop()
-	}
-	os.Exit(code)
+	testserver.Main(m, "sqlstore", "PG_DSN", helperEnv, &pgDSN, startPostgres)
 }
 
 // pgBinDir returns the directory of initdb and postgres: PATH first, then
@@ -143,7 +120,7 @@ func startPostgres() (dsn string, stop func(), err error) {
 		return "", nil, fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	for range 5 { // a port found free may be taken before postgres binds it
-		port, err := freePort()
+		port, err := testserver.FreePort()
 		if err != nil {
 			os.RemoveAll(dir)
 			return "", nil, err
@@ -190,30 +167,7 @@ func waitPostgres(dsn string, exited <-chan struct{}) bool {
 		return false
 	}
 	defer db.Close()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		err := db.PingContext(ctx)
-		cancel()
-		if err == nil {
-			return true
-		}
-		select {
-		case <-exited:
-			return false
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-	return false
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return testserver.Wait(db.PingContext, exited, 30*time.Second)
 }
 
 // openDB returns a pool on the test database, closed at the end of t.

@@ -2,19 +2,15 @@ package main
 
 import (
 	"bytes"
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/snaptest"
 )
 
@@ -114,25 +110,11 @@ func withoutWarnings(stderr string) string {
 	return strings.Join(kept, "")
 }
 
-var (
-	otherKeyOnce sync.Once
-	otherKey     *rsa.PrivateKey
-)
-
 // otherKeyFile writes an RSA key that no sandbox knows.
 func otherKeyFile(t *testing.T) string {
 	t.Helper()
-	otherKeyOnce.Do(func() {
-		var err error
-		otherKey, err = rsa.GenerateKey(rand.Reader, 2048)
-		if err != nil {
-			panic(err)
-		}
-	})
-	der, err := x509.MarshalPKCS8PrivateKey(otherKey)
-	require.NoError(t, err)
 	path := filepath.Join(t.TempDir(), "other.pem")
-	require.NoError(t, os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600))
+	require.NoError(t, os.WriteFile(path, testkey.PEM(t, testkey.Other(t)), 0o600))
 	return path
 }
 
