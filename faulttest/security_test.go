@@ -221,7 +221,7 @@ func TestNoSecretInOutput(t *testing.T) {
 
 	// The one-partner configuration, the customers cache holding a linked
 	// customer, and the reverse direction's configuration and refusals.
-	partner := &snapauth.Partner{ClientKey: p.clientKey, PrivateKey: partnerKey(), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}
+	partner := &snapauth.Partner{ClientKey: p.clientKey, PrivateKey: testkey.RSA(t), ClientSecret: p.clientSecret, PartnerID: p.partnerID, ChannelID: p.channelID}
 	show("Partner", *partner)
 	show("*Partner", partner)
 	customers := &snapauth.Customers{Config: custCfg, Store: fileStore}
@@ -229,9 +229,9 @@ func TestNoSecretInOutput(t *testing.T) {
 	require.NoError(t, err)
 	show("Customers", customers)
 	show("customer source", customers.Source("c"))
-	verifier := &snapauth.Verifier{ClientSecret: p.clientSecret, PublicKey: &partnerKey().PublicKey}
+	verifier := &snapauth.Verifier{ClientSecret: p.clientSecret, PublicKey: &testkey.RSA(t).PublicKey}
 	show("*Verifier", verifier)
-	caller := snapauth.Caller{ClientKey: p.clientKey, PublicKey: &partnerKey().PublicKey, ClientSecret: p.clientSecret}
+	caller := snapauth.Caller{ClientKey: p.clientKey, PublicKey: &testkey.RSA(t).PublicKey, ClientSecret: p.clientSecret}
 	show("Caller", caller)
 	show("TokenServer", &snapauth.TokenServer{Callers: map[string]snapauth.Caller{p.clientKey: caller}})
 	forged := httptest.NewRequest(http.MethodPost, servicePath, strings.NewReader(`{"refreshToken":"`+linked.RefreshToken+`"}`))
