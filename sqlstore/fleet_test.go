@@ -7,24 +7,21 @@ package sqlstore_test
 // a token: it reports a short hash of each one.
 
 import (
-	"bufio"
 	"context"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/snapauth/snapauth"
+	fleetproc "github.com/snapauth/snapauth/internal/fleet"
 	"github.com/snapauth/snapauth/snaptest"
 	"github.com/snapauth/snapauth/sqlstore"
 	"github.com/stretchr/testify/require"
@@ -45,103 +42,38 @@ func tokenID(s string) string {
 	return hex.EncodeToString(sum[:6])
 }
 
-// fleetEvent is a line a child printed ("ready", "token", "done") or its
-// exit ("exit", with Wait's error).
-type fleetEvent struct {
-	child int
-	kind  string
-	args  []string
-	err   error
-}
-
+// fleet is the harness of internal/fleet with what these tests read from
+// the children's lines.
 type fleet struct {
-	t       *testing.T
-	env     []string
-	events  chan fleetEvent
-	cmds    []*exec.Cmd
-	stdins  []io.WriteCloser
-	stderrs []*strings.Builder
-	mu      sync.Mutex       // guards stderrs' contents
-	seen    map[int][]string // token ids each child printed, in order
-	done    map[int][]string // the args of each child's done line
-	exits   map[int]error
-	killed  map[int]bool
+	*fleetproc.Fleet
+	t      *testing.T
+	seen   map[int][]string // token ids each child printed, in order
+	done   map[int][]string // the args of each child's done line
+	exits  map[int]error
+	killed map[int]bool
 }
 
 // newFleet prepares children using provider and store's table.
 func newFleet(t *testing.T, provider *snaptest.Server, store *sqlstore.Store) *fleet {
 	keyFile := filepath.Join(t.TempDir(), "partner.pem")
 	require.NoError(t, os.WriteFile(keyFile, provider.PrivateKeyPEM(), 0o600))
-	f := &fleet{
-		t: t,
-		env: []string{"FLEET_URL=" + provider.URL, "FLEET_CLIENT=" + provider.ClientKey, "FLEET_KEYFILE=" + keyFile,
-			"FLEET_TABLE=" + store.Table(), "PG_DSN=" + pgDSN},
-		events: make(chan fleetEvent, 1024),
-		seen:   map[int][]string{}, done: map[int][]string{}, exits: map[int]error{}, killed: map[int]bool{},
+	return &fleet{
+		Fleet: fleetproc.New(t, fleetDeadline, "FLEET_URL="+provider.URL, "FLEET_CLIENT="+provider.ClientKey, "FLEET_KEYFILE="+keyFile,
+			"FLEET_TABLE="+store.Table(), "PG_DSN="+pgDSN),
+		t:    t,
+		seen: map[int][]string{}, done: map[int][]string{}, exits: map[int]error{}, killed: map[int]bool{},
 	}
-	t.Cleanup(func() {
-		for i, cmd := range f.cmds {
-			_ = cmd.Process.Kill()
-			if t.Failed() {
-				f.mu.Lock()
-				t.Logf("child %d stderr:\n%s", i, f.stderrs[i].String())
-				f.mu.Unlock()
-			}
-		}
-	})
-	return f
-}
-
-type lockedWriter struct {
-	mu *sync.Mutex
-	b  *strings.Builder
-}
-
-func (w lockedWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
 }
 
 // startAll starts n children in mode, each stopping once it has seen
 // tokens distinct access tokens, and waits until every one is ready.
 func (f *fleet) startAll(n int, mode string, tokens int) []int {
-	t := f.t
 	var ids []int
 	for range n {
-		i := len(f.cmds)
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-		cmd.Env = append(append(os.Environ(), helperEnv+"="+mode, "FLEET_TOKENS="+strconv.Itoa(tokens)), f.env...)
-		stdin, err := cmd.StdinPipe()
-		require.NoError(t, err)
-		stdout, err := cmd.StdoutPipe()
-		require.NoError(t, err)
-		stderr := &strings.Builder{}
-		cmd.Stderr = lockedWriter{&f.mu, stderr}
-		require.NoError(t, cmd.Start())
-		f.cmds, f.stdins, f.stderrs = append(f.cmds, cmd), append(f.stdins, stdin), append(f.stderrs, stderr)
-		go func() {
-			sc := bufio.NewScanner(stdout)
-			for sc.Scan() {
-				if rest, ok := strings.CutPrefix(sc.Text(), "fleet: "); ok {
-					fields := strings.Fields(rest)
-					f.events <- fleetEvent{child: i, kind: fields[0], args: fields[1:]}
-				}
-			}
-			f.events <- fleetEvent{child: i, kind: "exit", err: cmd.Wait()}
-		}()
-		ids = append(ids, i)
+		ids = append(ids, f.Start(helperEnv+"="+mode, "FLEET_TOKENS="+strconv.Itoa(tokens)))
 	}
 	f.await("ready", n)
 	return ids
-}
-
-// goAll lets children begin.
-func (f *fleet) goAll(ids ...int) {
-	for _, i := range ids {
-		_, err := io.WriteString(f.stdins[i], "go\n")
-		require.NoError(f.t, err)
-	}
 }
 
 // await collects events until n of kind have come, failing the test on an
@@ -149,35 +81,23 @@ func (f *fleet) goAll(ids ...int) {
 func (f *fleet) await(kind string, n int) {
 	t := f.t
 	t.Helper()
-	deadline := time.After(fleetDeadline)
-	got := 0
-	for got < n {
-		select {
-		case e := <-f.events:
-			switch e.kind {
-			case "token":
-				f.seen[e.child] = append(f.seen[e.child], e.args[0])
-			case "done":
-				f.done[e.child] = e.args
-			case "error":
-				t.Fatalf("child %d: %s", e.child, strings.Join(e.args, " "))
-			case "exit":
-				f.exits[e.child] = e.err
-				if e.err != nil && !f.killed[e.child] {
-					t.Fatalf("child %d exited: %v", e.child, e.err) // the cleanup logs its stderr
-				}
+	f.Await(kind, n, func(e fleetproc.Event) {
+		switch e.Kind {
+		case "token":
+			f.seen[e.Member] = append(f.seen[e.Member], e.Args[0])
+		case "done":
+			f.done[e.Member] = e.Args
+		case "exit":
+			f.exits[e.Member] = e.Err
+			if e.Err != nil && !f.killed[e.Member] {
+				t.Fatalf("child %d exited: %v", e.Member, e.Err) // the cleanup logs its stderr
 			}
-			if e.kind == kind {
-				got++
-			}
-		case <-deadline:
-			t.Fatalf("%d of %d %q events before the deadline", got, n, kind)
 		}
-	}
+	})
 }
 
 // finish waits until every child has exited.
-func (f *fleet) finish() { f.await("exit", len(f.cmds)-len(f.exits)) }
+func (f *fleet) finish() { f.await("exit", f.Len()-len(f.exits)) }
 
 // issueTimes records when the provider answered each request of endpoint
 // with a token.
@@ -204,7 +124,7 @@ func TestFleetB2B(t *testing.T) {
 	f := newFleet(t, provider, newStore(t))
 	ids := f.startAll(fleetSize, "b2b", 3)
 	start := time.Now()
-	f.goAll(ids...)
+	f.Go(ids...)
 	f.await("done", fleetSize)
 	f.finish()
 
@@ -244,7 +164,7 @@ func TestFleetB2B2C(t *testing.T) {
 
 	f := newFleet(t, provider, store)
 	ids := f.startAll(fleetSize, "b2b2c", 2)
-	f.goAll(ids...)
+	f.Go(ids...)
 	f.await("done", fleetSize)
 	f.finish()
 
@@ -278,17 +198,17 @@ func TestFleetLockHolderKilled(t *testing.T) {
 
 	ids := f.startAll(fleetSize, "b2b", 1)
 	holder, others := ids[0], ids[1:]
-	f.goAll(holder)
+	f.Go(holder)
 	require.Eventually(t, func() bool { return provider.Stats().Calls[snaptest.EndpointB2B] == 1 }, fleetDeadline, 5*time.Millisecond,
 		"the first child never asked for a token")
 	require.Len(t, advisoryHolders(t, store.DB(), store, "b2b"), 1, "the holder's lock is in pg_locks")
 	provider.Configure(snaptest.WithDelay(0))
 
-	f.goAll(others...)
+	f.Go(others...)
 	require.Eventually(t, func() bool { return len(advisorySessions(t, store.DB(), store, "b2b", false)) == len(others) }, fleetDeadline, 5*time.Millisecond,
 		"the others wait in PostgreSQL for the lock")
 	f.killed[holder] = true
-	require.NoError(t, f.cmds[holder].Process.Signal(os.Kill))
+	require.NoError(t, f.Kill(holder))
 	killed := time.Now()
 	f.await("done", len(others))
 	f.finish()
@@ -313,16 +233,7 @@ func TestFleetLockHolderKilled(t *testing.T) {
 
 // TestHelperProcess is a member of a fleet when $SQLSTORE_FLEET is set, and
 // does nothing otherwise.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("a child process of the fleet tests")
-	}
-	if err := fleetMember(mode); err != nil {
-		fmt.Printf("fleet: error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-		os.Exit(1)
-	}
-}
+func TestHelperProcess(t *testing.T) { fleetproc.Member(t, helperEnv, fleetMember) }
 
 // fleetMember says "ready", waits for "go" on stdin, then asks its token
 // source for a token every 10 ms, printing the id of each new access token,
@@ -364,10 +275,8 @@ func fleetMember(mode string) error {
 		return fmt.Errorf("unknown mode %q", mode)
 	}
 
-	fmt.Println("fleet: ready")
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil || line != "go\n" {
-		return fmt.Errorf("no go line on stdin: %q, %v", line, err)
+	if err := fleetproc.Ready(); err != nil {
+		return err
 	}
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
@@ -379,10 +288,10 @@ func fleetMember(mode string) error {
 		}
 		if id := tokenID(tok.AccessToken); len(seen) == 0 || seen[len(seen)-1] != id {
 			seen = append(seen, id)
-			fmt.Printf("fleet: token %s\n", id)
+			fleetproc.Report("token", id)
 		}
 		if len(seen) == want {
-			fmt.Printf("fleet: done %s %s\n", tokenID(tok.AccessToken), tokenID(tok.RefreshToken))
+			fleetproc.Report("done", tokenID(tok.AccessToken), tokenID(tok.RefreshToken))
 			return nil
 		}
 		select {
