@@ -127,7 +127,7 @@ func TestFleetB2B2CHostile(t *testing.T) {
 			}
 			f.await("ready", fleetSize, nil)
 			start := time.Now()
-			f.goAll(ids...)
+			f.Go(ids...)
 			f.await("done", fleetSize, nil)
 			requireExitedCleanly(t, f)
 

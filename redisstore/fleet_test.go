@@ -8,7 +8,6 @@ package redisstore_test
 // and counts the fetches.
 
 import (
-	"bufio"
 	"context"
 	"crypto"
 	"crypto/rsa"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth"
+	fleetproc "github.com/snapauth/snapauth/internal/fleet"
 	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/redisstore"
 	"github.com/stretchr/testify/require"
@@ -178,48 +178,14 @@ func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fleetEvent is a line a child printed ("ready", "token", "done", "error")
-// or its exit ("exit").
-type fleetEvent struct {
-	child int
-	kind  string
-	args  []string
-	at    time.Time
-	err   error // for exit
-}
-
-type fleetChild struct {
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr *syncBuffer
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
-// fleet starts children and collects their events.
+// fleet is the harness of internal/fleet with what these tests read from
+// the children's lines.
 type fleet struct {
-	t        *testing.T
-	env      []string
-	events   chan fleetEvent
-	children []*fleetChild
-	tokens   map[int][]string // access tokens each child saw, in order
-	exits    map[int]error    // children that exited, with Wait's error
-	done     map[int]bool     // children that printed done
+	*fleetproc.Fleet
+	t      *testing.T
+	tokens map[int][]string // access tokens each child saw, in order
+	exits  map[int]error    // children that exited, with Wait's error
+	done   map[int]bool     // children that printed done
 }
 
 func newFleet(t *testing.T, srv *httptest.Server, prefix string, extra ...string) *fleet {
@@ -227,97 +193,39 @@ func newFleet(t *testing.T, srv *httptest.Server, prefix string, extra ...string
 	fi, err := os.Stat(keyFile)
 	require.NoError(t, err)
 	require.Equal(t, fs.FileMode(0o600), fi.Mode().Perm())
-	f := &fleet{
-		t:      t,
-		env:    append([]string{"FLEET_URL=" + srv.URL, "FLEET_KEYFILE=" + keyFile, "FLEET_PREFIX=" + prefix, "REDIS_ADDR=" + redisAddr}, extra...),
-		events: make(chan fleetEvent, 1024),
-		tokens: map[int][]string{},
-		exits:  map[int]error{},
-		done:   map[int]bool{},
-	}
-	t.Cleanup(func() {
-		for i, c := range f.children {
-			_ = c.cmd.Process.Kill()
-			if t.Failed() {
-				t.Logf("child %d stderr:\n%s", i, c.stderr.String())
-			}
-		}
-	})
-	return f
+	env := append([]string{"FLEET_URL=" + srv.URL, "FLEET_KEYFILE=" + keyFile, "FLEET_PREFIX=" + prefix, "REDIS_ADDR=" + redisAddr}, extra...)
+	return &fleet{Fleet: fleetproc.New(t, fleetDeadline, env...), t: t,
+		tokens: map[int][]string{}, exits: map[int]error{}, done: map[int]bool{}}
 }
 
 // start starts a child in mode, which stops once it holds the access token
 // target, with extraEnv added to its environment.
 func (f *fleet) start(mode, target string, extraEnv ...string) int {
-	t := f.t
-	i := len(f.children)
-	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
-	cmd.Env = append(append(append(os.Environ(), helperEnv+"="+mode, "FLEET_TARGET="+target), f.env...), extraEnv...)
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	stdout, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	c := &fleetChild{cmd: cmd, stdin: stdin, stderr: &syncBuffer{}}
-	cmd.Stderr = c.stderr
-	require.NoError(t, cmd.Start())
-	f.children = append(f.children, c)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if rest, ok := strings.CutPrefix(sc.Text(), "fleet: "); ok {
-				fields := strings.Fields(rest)
-				if len(fields) > 0 {
-					f.events <- fleetEvent{child: i, kind: fields[0], args: fields[1:], at: time.Now()}
-				}
-			}
-		}
-		err := cmd.Wait()
-		f.events <- fleetEvent{child: i, kind: "exit", at: time.Now(), err: err}
-	}()
-	return i
+	return f.Start(append([]string{helperEnv + "=" + mode, "FLEET_TARGET=" + target}, extraEnv...)...)
 }
 
 // await collects events until n events of kind arrived ("exit" counts the
 // exits seen before too), and fails the test on an error line, an exit
 // before "done" (unless allowExit) or the deadline.
-func (f *fleet) await(kind string, n int, allowExit map[int]bool) []fleetEvent {
+func (f *fleet) await(kind string, n int, allowExit map[int]bool) []fleetproc.Event {
 	t := f.t
 	t.Helper()
-	deadline := time.After(fleetDeadline)
-	var got []fleetEvent
-	for kind == "exit" && len(f.exits) < n || kind != "exit" && len(got) < n {
-		select {
-		case e := <-f.events:
-			switch e.kind {
-			case "token":
-				f.tokens[e.child] = append(f.tokens[e.child], e.args[0])
-			case "error":
-				t.Fatalf("child %d: %s", e.child, strings.Join(e.args, " "))
-			case "done":
-				f.done[e.child] = true
-			case "exit":
-				f.exits[e.child] = e.err
-				if kind != "exit" && !allowExit[e.child] && !f.done[e.child] {
-					t.Fatalf("child %d exited before it was done: %v\n%s", e.child, e.err, f.children[e.child].stderr.String())
-				}
+	if kind == "exit" {
+		n -= len(f.exits)
+	}
+	return f.Await(kind, n, func(e fleetproc.Event) {
+		switch e.Kind {
+		case "token":
+			f.tokens[e.Member] = append(f.tokens[e.Member], e.Args[0])
+		case "done":
+			f.done[e.Member] = true
+		case "exit":
+			f.exits[e.Member] = e.Err
+			if kind != "exit" && !allowExit[e.Member] && !f.done[e.Member] {
+				t.Fatalf("child %d exited before it was done: %v\n%s", e.Member, e.Err, f.Stderr(e.Member))
 			}
-			if e.kind == kind {
-				got = append(got, e)
-			}
-		case <-deadline:
-			t.Fatalf("%d of %d %q events before the deadline", len(got), n, kind)
 		}
-	}
-	return got
-}
-
-// run starts children [from, to) with a "go" line on their stdin, so that
-// they begin at once.
-func (f *fleet) goAll(children ...int) {
-	for _, i := range children {
-		_, err := io.WriteString(f.children[i].stdin, "go\n")
-		require.NoError(f.t, err)
-	}
+	})
 }
 
 // startAll starts n children in mode and waits until every one is ready.
@@ -334,12 +242,12 @@ func (f *fleet) startAll(n int, mode, target string) []int {
 // clean exit of all but the ones in killed.
 func requireExitedCleanly(t *testing.T, f *fleet, killed ...int) {
 	t.Helper()
-	f.await("exit", len(f.children), nil)
+	f.await("exit", f.Len(), nil)
 	for i, err := range f.exits {
 		if slices.Contains(killed, i) {
 			continue
 		}
-		require.NoErrorf(t, err, "child %d: %s", i, f.children[i].stderr.String())
+		require.NoErrorf(t, err, "child %d: %s", i, f.Stderr(i))
 	}
 }
 
@@ -352,7 +260,7 @@ func TestFleetB2B(t *testing.T) {
 	f := newFleet(t, srv, testPrefix(t, c))
 	ids := f.startAll(fleetSize, "b2b", "b2b-3")
 	start := time.Now()
-	f.goAll(ids...)
+	f.Go(ids...)
 	f.await("done", fleetSize, nil)
 	requireExitedCleanly(t, f)
 
@@ -391,7 +299,7 @@ func TestFleetB2B2C(t *testing.T) {
 
 	f := newFleet(t, srv, prefix)
 	ids := f.startAll(fleetSize, "b2b2c", "cat-2")
-	f.goAll(ids...)
+	f.Go(ids...)
 	done := f.await("done", fleetSize, nil)
 	requireExitedCleanly(t, f)
 
@@ -402,7 +310,7 @@ func TestFleetB2B2C(t *testing.T) {
 	require.Len(t, p.refreshes, 2, "refreshes: one for the expired token, one at its expiry")
 	require.Greater(t, p.refreshes[1].Sub(p.refreshes[0]), fleetLifetime*2/3-time.Second) // expiry times are whole seconds
 	for _, e := range done {
-		require.Equal(t, []string{p.accessToken, p.refreshToken}, e.args, "child %d does not hold the newest token", e.child)
+		require.Equal(t, []string{p.accessToken, p.refreshToken}, e.Args, "child %d does not hold the newest token", e.Member)
 	}
 	stored, err := store.Load(context.Background(), "customer-42")
 	require.NoError(t, err)
@@ -430,7 +338,7 @@ func TestFleetLockHolderKilled(t *testing.T) {
 	ids := f.startAll(fleetSize, "b2b", "b2b-1")
 	holder, others := ids[0], ids[1:]
 	goHolder := time.Now()
-	f.goAll(holder)
+	f.Go(holder)
 	var firstRequest time.Time
 	select {
 	case firstRequest = <-p.firstRequest:
@@ -441,8 +349,8 @@ func TestFleetLockHolderKilled(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, pttl > 0 && pttl <= lockTTL, "the holder's lock is in Redis with the 2 s TTL (PTTL %v)", pttl)
 
-	f.goAll(others...)
-	require.NoError(t, f.children[holder].cmd.Process.Signal(os.Kill))
+	f.Go(others...)
+	require.NoError(t, f.Kill(holder))
 	killed := time.Now()
 	f.await("done", fleetSize-1, map[int]bool{holder: true})
 	requireExitedCleanly(t, f, holder)
@@ -494,16 +402,7 @@ func TestFleetProviderRefuses(t *testing.T) {
 
 // TestHelperProcess is a member of a fleet when $REDISSTORE_FLEET is set,
 // and does nothing otherwise.
-func TestHelperProcess(t *testing.T) {
-	mode := os.Getenv(helperEnv)
-	if mode == "" {
-		t.Skip("a child process of the fleet tests")
-	}
-	if err := fleetMember(mode); err != nil {
-		fmt.Printf("fleet: error %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
-		os.Exit(1)
-	}
-}
+func TestHelperProcess(t *testing.T) { fleetproc.Member(t, helperEnv, fleetMember) }
 
 // fleetMember says "ready", waits for "go" on stdin, then asks its token
 // source for a token every 10 ms, printing each new access token, until it
@@ -548,10 +447,8 @@ func fleetMember(mode string) error {
 		return fmt.Errorf("unknown mode %q", mode)
 	}
 
-	fmt.Println("fleet: ready")
-	line, err := bufio.NewReader(os.Stdin).ReadString('\n')
-	if err != nil || line != "go\n" {
-		return fmt.Errorf("no go line on stdin: %q, %v", line, err)
+	if err := fleetproc.Ready(); err != nil {
+		return err
 	}
 	target := os.Getenv("FLEET_TARGET")
 	tick := time.NewTicker(10 * time.Millisecond)
@@ -560,7 +457,7 @@ func fleetMember(mode string) error {
 	for {
 		tok, err := src.Token()
 		if err != nil && softError(err) {
-			fmt.Printf("fleet: soft %s\n", strings.ReplaceAll(err.Error(), "\n", " "))
+			fleetproc.Report("soft", strings.ReplaceAll(err.Error(), "\n", " "))
 			tok, err = nil, nil
 		}
 		if err != nil {
@@ -570,10 +467,10 @@ func fleetMember(mode string) error {
 			// a soft failure: ask again at the next tick
 		} else if tok.AccessToken != last {
 			last = tok.AccessToken
-			fmt.Printf("fleet: token %s\n", last)
+			fleetproc.Report("token", last)
 		}
 		if tok != nil && reached(last, target) {
-			fmt.Printf("fleet: done %s %s\n", tok.AccessToken, tok.RefreshToken)
+			fleetproc.Report("done", tok.AccessToken, tok.RefreshToken)
 			return nil
 		}
 		select {
