@@ -2,6 +2,8 @@ package snapauth
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,4 +61,89 @@ func BenchmarkTokenSource(b *testing.B) {
 			})
 		})
 	}
+}
+
+// BenchmarkRenewal measures the stall at renewal. Each iteration is one
+// renewal of a token that is due but still valid, whose fetch takes
+// renewalLatency, while 16 callers ask for a token every 100 µs each until
+// they hold the renewed one. It reports the slowest Token() call of an
+// iteration as a fraction of the fetch's latency: slowest/fetch is the
+// median over the iterations, worst/fetch the largest. Our cached source
+// hands out the still-valid token while it renews; oauth2.ReuseTokenSource,
+// in the same run, makes every caller wait for its fetch. Run:
+//
+//	go test -run '^$' -bench 'Renewal' -benchtime=50x .
+func BenchmarkRenewal(b *testing.B) {
+	for _, impl := range []string{"ours", "oauth2Reuse"} {
+		b.Run("impl="+impl, func(b *testing.B) {
+			var slowest []time.Duration
+			for b.Loop() {
+				slowest = append(slowest, renewalEpisode(b, renewalSource(impl)))
+			}
+			slices.Sort(slowest)
+			b.ReportMetric(float64(slowest[len(slowest)/2])/float64(renewalLatency), "slowest/fetch")
+			b.ReportMetric(float64(slowest[len(slowest)-1])/float64(renewalLatency), "worst/fetch")
+		})
+	}
+}
+
+// renewalLatency is the provider's answer time in BenchmarkRenewal.
+const renewalLatency = 20 * time.Millisecond
+
+// slowFetch answers "t2" after renewalLatency, like a provider.
+func slowFetch(ctx context.Context) (*oauth2.Token, error) {
+	answer := time.NewTimer(renewalLatency) // the provider's answer time, not a synchronisation
+	defer answer.Stop()
+	select {
+	case <-answer.C:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return &oauth2.Token{AccessToken: "t2", ExpiresIn: 900, Expiry: time.Now().Add(900 * time.Second)}, nil
+}
+
+type slowSource struct{}
+
+func (slowSource) Token() (*oauth2.Token, error) { return slowFetch(context.Background()) }
+
+// renewalSource returns a source holding "t1", due for renewal but valid
+// for a while yet, that renews it with slowFetch.
+func renewalSource(impl string) oauth2.TokenSource {
+	if impl == "oauth2Reuse" {
+		// Within oauth2's 10 s expiry margin: the next Token() renews.
+		return oauth2.ReuseTokenSource(&oauth2.Token{AccessToken: "t1", Expiry: time.Now().Add(5 * time.Second)}, slowSource{})
+	}
+	return dueSource(func(ctx context.Context, _ *oauth2.Token, _ string) (*oauth2.Token, error) { return slowFetch(ctx) })
+}
+
+// renewalEpisode runs 16 paced callers of src until each holds "t2", and
+// returns the slowest Token() call.
+func renewalEpisode(b *testing.B, src oauth2.TokenSource) time.Duration {
+	var mu sync.Mutex
+	var slowest time.Duration
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			pace := time.NewTicker(100 * time.Microsecond) // callers at a steady rate, not spinning on 2 cores
+			defer pace.Stop()
+			var worst time.Duration
+			defer func() { mu.Lock(); slowest = max(slowest, worst); mu.Unlock() }()
+			for range 100_000 { // 10 s at the most
+				<-pace.C
+				t0 := time.Now()
+				tok, err := src.Token()
+				worst = max(worst, time.Since(t0))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if tok.AccessToken == "t2" {
+					return
+				}
+			}
+			b.Error("the renewed token never came")
+		})
+	}
+	wg.Wait()
+	return slowest
 }

@@ -16,7 +16,10 @@
 #      (median of per-round ratios), and CPU µs per request;
 #   5. benchstat's own side-by-side view of the same runs (-col /impl, /mode);
 #   6. Minify against Minify as it was at BASELINE (the commit before the
-#      one-pass minifier), built from git and run in the same rounds.
+#      one-pass minifier), built from git and run in the same rounds;
+#   7. the stall at renewal: the slowest Token() while a due token is
+#      renewed, as a fraction of the fetch's latency, for our cached source
+#      and oauth2.ReuseTokenSource (BenchmarkRenewal, median over rounds).
 # About 3-4 minutes with the defaults on a 2-core machine. Not run in CI.
 # benchstat (golang.org/x/perf) is installed at a pinned version if missing.
 #
@@ -40,8 +43,10 @@ OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 micro="$OUT/micro.txt"
 loop="$OUT/loopback.txt"
+renewal="$OUT/renewal.txt"
 : >"$micro"
 : >"$loop"
+: >"$renewal"
 
 if ! command -v benchstat >/dev/null; then
 	echo "== installing benchstat $BENCHSTAT_VERSION" >&2
@@ -76,6 +81,7 @@ for r in $(seq "$ROUNDS"); do
 		"$baseline" -test.run '^$' -test.bench '^BenchmarkMinify$' -test.benchmem -test.benchtime "$BENCHTIME" >>"$minold"
 	fi
 	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkLoopback$' -test.benchmem -test.benchtime "$LOOPTIME" >>"$loop"
+	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkRenewal$' -test.benchtime 25x >>"$renewal"
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo unknown)"
 
@@ -173,3 +179,13 @@ if [ -s "$minold" ]; then
 	echo
 	benchstat "$minold" <(grep -E '^(Benchmark(Minify)/|goos|goarch|pkg|cpu)' "$micro")
 fi
+
+echo
+echo "== stall at renewal: slowest Token() while a due token is renewed, / the fetch's latency (median of $ROUNDS rounds)"
+echo "| source | slowest/fetch (median iteration) | worst/fetch (worst iteration) |"
+echo "|---|---|---|"
+awk '$1 ~ /^BenchmarkRenewal\/impl=/ {
+		impl = $1; sub(/^BenchmarkRenewal\/impl=/, "", impl); sub(/-[0-9]+$/, "", impl)
+		for (i = 3; i < NF; i++) { if ($(i + 1) == "slowest/fetch") print impl "|slowest", $i; if ($(i + 1) == "worst/fetch") print impl "|worst", $i }
+	}' "$renewal" | median | awk -F'[| ]' '{ v[$1, $2] = $3; seen[$1] = 1 }
+	END { for (impl in seen) printf "| %s | %.4f | %.4f |\n", impl, v[impl, "slowest"], v[impl, "worst"] }' | sort
