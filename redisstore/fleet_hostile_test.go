@@ -6,13 +6,13 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/snapauth/snapauth"
-	"github.com/snapauth/snapauth/redisstore"
+	"github.com/snapauth/snapauth/internal/fleet"
+	"github.com/snapauth/snapauth/snaptest"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/oauth2"
 )
@@ -62,26 +62,6 @@ func softError(err error) bool {
 	return errors.Is(err, snapauth.ErrTemporary) || errors.As(err, &se) || strings.Contains(err.Error(), "the refresh token was not sent")
 }
 
-// reached reports whether a child holding access token last is done: it
-// holds target, or, with $FLEET_AT_LEAST set, a token numbered target or
-// later ("cat-7" is past "cat-5").
-func reached(last, target string) bool {
-	if last == target {
-		return true
-	}
-	if os.Getenv("FLEET_AT_LEAST") == "" {
-		return false
-	}
-	num := func(s string) int {
-		n, err := strconv.Atoi(s[strings.LastIndexByte(s, '-')+1:])
-		if err != nil {
-			return -1
-		}
-		return n
-	}
-	return num(last) >= num(target) && num(target) >= 0
-}
-
 // TestFleetB2B2CHostile: 8 processes share one customer's token in Redis,
 // and in a FileStore, against a provider that shortens lifetimes (the first
 // refresh gives an 8 s access token, every later one 1 s) and rejects a
@@ -94,58 +74,54 @@ func reached(last, target string) bool {
 func TestFleetB2B2CHostile(t *testing.T) {
 	for _, backend := range []string{"redis", "file"} {
 		t.Run(backend, func(t *testing.T) {
-			p, srv := newProvider(t)
-			p.lifetime = func(n int) time.Duration {
-				if n == 1 {
-					return 8 * time.Second
-				}
-				return time.Second
-			}
-			p.refreshToken = "rt-0"
-			seed := (&oauth2.Token{AccessToken: "cat-0", TokenType: "Bearer", RefreshToken: "rt-0", Expiry: time.Now().Add(-time.Minute), ExpiresIn: 3}).
-				WithExtra(map[string]any{"refreshTokenExpiryTime": snapauth.FormatTimestamp(p.refreshExpiry)})
-			var store snapauth.TokenStore
-			var f *fleet
-			soft := []string{"FLEET_SOFT=1", "FLEET_AT_LEAST=1"}
+			ctx := context.Background()
+			provider := snaptest.NewServer(snaptest.WithTokenLifetime(8 * time.Second))
+			t.Cleanup(provider.Close)
+			var b fleet.Backend
 			if backend == "redis" {
-				c := newClient(t)
-				prefix := testPrefix(t, c)
-				store = redisstore.New(c, redisstore.WithKeyPrefix(prefix))
-				f = newFleet(t, srv, prefix, soft...)
+				b, _, _ = newBackend(t, "FLEET_SOFT=1")
 			} else {
 				dir := filepath.Join(t.TempDir(), "tokens")
 				fs, err := snapauth.NewFileStore(dir)
 				require.NoError(t, err)
-				store = fs
-				f = newFleet(t, srv, "", append(soft, "FLEET_STORE=file:"+dir)...)
+				b = fleet.Backend{ModeEnv: helperEnv, Store: fs, Env: []string{"FLEET_SOFT=1", "FLEET_STORE=file:" + dir}}
 			}
-			require.NoError(t, store.Save(context.Background(), "customer-42", seed))
+			cfg := fleet.Seed(t, provider, b.Store)
+			// Lifetimes apply to the requests that come after: the first
+			// refresh gets 8 s, and sets 1 s for every later one.
+			fleet.IssueTimes(provider, snaptest.EndpointB2B2C, func(n int) {
+				if n == 1 {
+					_ = provider.Configure(snaptest.WithTokenLifetime(time.Second))
+				}
+			})
 
-			ids := []int{f.start("b2b2c", "cat-3", "FLEET_EARLY=7500ms"), f.start("b2b2c", "cat-5", "FLEET_FLAKY=1")}
-			for len(ids) < fleetSize {
-				ids = append(ids, f.start("b2b2c", "cat-5"))
+			f := fleet.New(t, b, provider)
+			ids := []int{f.Start("b2b2c", 3, fleet.EarlyRefresh(7500*time.Millisecond)), f.Start("b2b2c", 5, "FLEET_FLAKY=1")}
+			for len(ids) < fleet.Size {
+				ids = append(ids, f.Start("b2b2c", 5))
 			}
-			f.await("ready", fleetSize, nil)
+			f.Await("ready", fleet.Size)
 			start := time.Now()
 			f.Go(ids...)
-			f.await("done", fleetSize, nil)
-			requireExitedCleanly(t, f)
+			f.Await("done", fleet.Size)
+			f.Finish()
 
-			p.mu.Lock()
-			defer p.mu.Unlock()
-			require.Empty(t, p.badRequests)
-			require.Zero(t, p.rejections, "refresh tokens sent twice")
-			require.GreaterOrEqual(t, len(p.refreshes), 5)
-			stored, err := store.Load(context.Background(), "customer-42")
+			st := provider.Stats()
+			require.Zero(t, st.Rejections[snaptest.ReasonRefreshReuse], "refresh tokens sent twice")
+			require.Empty(t, st.Rejections, "requests the provider refused")
+			refreshes := st.Issued[snaptest.EndpointB2B2C] - 1 // after the seed's exchange
+			require.GreaterOrEqual(t, refreshes, 5)
+			stored, err := b.Store.Load(ctx, fleet.CustomerKey)
 			require.NoError(t, err)
-			if stored.RefreshToken != p.refreshToken {
+			_, err = cfg.Refresh(ctx, stored.RefreshToken)
+			if err != nil {
 				// Only a replica whose save failed after sending may leave
 				// the store behind, and then the store says so.
-				require.NotNil(t, stored.Extra(snapauth.RefreshingExtra), "the store lost the newest refresh token without a marker")
+				require.NotNil(t, stored.Extra(snapauth.RefreshingExtra), "the store lost the newest refresh token without a marker: %v", err)
 			}
 			t.Logf("%s fleet of %d processes (one renewing early and leaving, one with a store failing half its saves), "+
-				"lifetimes 8 s then 1 s: %d refreshes in %v, %d refresh tokens sent twice; store holds %s (newest %s)",
-				backend, fleetSize, len(p.refreshes), time.Since(start).Round(time.Millisecond), p.rejections, stored.RefreshToken, p.refreshToken)
+				"lifetimes 8 s then 1 s: %d refreshes in %v, %d refresh tokens sent twice; the stored refresh token is the newest: %t",
+				backend, fleet.Size, refreshes, time.Since(start).Round(time.Millisecond), st.Rejections[snaptest.ReasonRefreshReuse], err == nil)
 		})
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/snapauth/snapauth/internal/testserver"
 	"github.com/snapauth/snapauth/redisstore"
-	"github.com/stretchr/testify/require"
 )
 
 // redisAddr is the Redis every test uses: $REDIS_ADDR, or a redis-server
@@ -117,13 +115,4 @@ func newStore(t testing.TB, opts ...redisstore.Option) *redisstore.Store {
 	t.Helper()
 	c := newClient(t)
 	return redisstore.New(c, append([]redisstore.Option{redisstore.WithKeyPrefix(testPrefix(t, c))}, opts...)...)
-}
-
-// writeFile0600 writes data to a new file of mode 0600 in a temporary
-// directory of t and returns its path.
-func writeFile0600(t testing.TB, name string, data []byte) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	require.NoError(t, os.WriteFile(path, data, 0o600))
-	return path
 }
