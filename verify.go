@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snapauth/snapauth/internal/bearer"
 )
 
 // Defaults of the Verifier.
@@ -185,7 +187,7 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 	}
 	out.partner = partnerID
 
-	token, hasBearer := bearerToken(h.Get("Authorization"))
+	token, hasBearer := bearer.Token(h.Get("Authorization"))
 	secret := v.ClientSecret
 	switch {
 	case lookup != nil && !hasBearer:

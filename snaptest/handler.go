@@ -306,13 +306,3 @@ func (x *exchange) serviceStringToSign(canonical []byte, accessToken string) str
 	parts = append(parts, hex.EncodeToString(sum[:]), x.r.Header.Get("X-TIMESTAMP"))
 	return strings.Join(parts, ":")
 }
-
-// bearer returns the token of an "Authorization: Bearer <token>" value.
-func bearer(v string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
-	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", false
-	}
-	return tok, true
-}
