@@ -234,12 +234,16 @@ func (x *exchange) finish() {
 
 // checkContentType requires Content-Type: application/json (parameters
 // such as charset allowed).
-func (x *exchange) checkContentType() *snapErr {
+func (x *exchange) checkContentType() *snapErr { return x.checkMediaType("application/json") }
+
+// checkMediaType requires a Content-Type of media type want (parameters
+// such as charset allowed).
+func (x *exchange) checkMediaType(want string) *snapErr {
 	ct := x.r.Header.Get("Content-Type")
 	if ct == "" {
 		return missingField(ReasonContentType, "Content-Type")
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
 		return invalidFormat(ReasonContentType, "Content-Type")
 	}
 	return nil
