@@ -32,11 +32,8 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			clock := newSrcClock()
-			ro := newRotator(t, clock, "code")
+			_, ro, p, cfg := newRotating(t, "code")
 			ro.rtPrefix = longRT
-			p := newFakeProvider(t, clock.Now, ro.answer)
-			cfg := p.b2b2c(clock)
 			cfg.Provider = tt.provider
 			cfg.PartnerID, cfg.ChannelID = "P-1", "95221"
 			tok, err := cfg.Exchange(context.Background(), "code")
@@ -68,10 +65,7 @@ func TestB2B2CRefreshRequests(t *testing.T) {
 }
 
 func TestB2B2CRefreshRejected(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock, "code")
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	_, _, p, cfg := newRotating(t, "code")
 	tok, err := cfg.Exchange(context.Background(), "code")
 	require.NoError(t, err)
 	_, err = cfg.Refresh(context.Background(), tok.RefreshToken)
@@ -113,10 +107,7 @@ func TestB2B2CRefreshServerErrorNotRetried(t *testing.T) {
 // TestB2B2CConnectionRefusedRetried: a request that never left (connection
 // refused) is retried even for single-use grants.
 func TestB2B2CConnectionRefusedRetried(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock, "code")
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	_, _, p, cfg := newRotating(t, "code")
 	client, dials := refusingClient(t, p.srv.Listener.Addr().String(), 2)
 	cfg.HTTPClient = client
 	tok, err := cfg.Exchange(context.Background(), "code")
@@ -201,10 +192,7 @@ func TestB2B2CRotation(t *testing.T) {
 }
 
 func TestB2B2CSourceReauthorize(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock)
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	clock, _, p, cfg := newRotating(t)
 
 	// The refresh token expired per refreshTokenExpiryTime: no request.
 	expired := (&oauth2.Token{AccessToken: "old", RefreshToken: "rt-old", Expiry: clock.Now().Add(-time.Minute)}).

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/oauth2"
 )
 
 // rotator is a B2B2C provider's token logic: an authorization code is good
@@ -34,6 +35,28 @@ func newRotator(t *testing.T, clock *srcClock, codes ...string) *rotator {
 		r.codes[c] = true
 	}
 	return r
+}
+
+// newRotating is the world of most B2B2C tests: a clock, a rotator
+// accepting codes, a fake provider answering with it, and a config pointed
+// at that provider.
+func newRotating(t *testing.T, codes ...string) (*srcClock, *rotator, *fakeProvider, *B2B2CConfig) {
+	clock := newSrcClock()
+	ro := newRotator(t, clock, codes...)
+	p := newFakeProvider(t, clock.Now, ro.answer)
+	return clock, ro, p, p.b2b2c(clock)
+}
+
+// linkStored exchanges code and saves the token in store under key, as the
+// account binding's redirect handler does, and returns the key's stored
+// source.
+func linkStored(t *testing.T, cfg *B2B2CConfig, store TokenStore, code, key string) oauth2.TokenSource {
+	t.Helper()
+	ctx := context.Background()
+	tok, err := cfg.Exchange(ctx, code)
+	require.NoError(t, err)
+	require.NoError(t, store.Save(ctx, key, tok))
+	return cfg.StoredTokenSource(ctx, store, key)
 }
 
 func (ro *rotator) answer(r fakeRequest) fakeAnswer {
@@ -73,10 +96,7 @@ func (ro *rotator) answer(r fakeRequest) fakeAnswer {
 }
 
 func TestB2B2CExchange(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock, "code-123")
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	clock, _, p, cfg := newRotating(t, "code-123")
 
 	tok, err := cfg.Exchange(context.Background(), "code-123")
 	require.NoError(t, err)
@@ -131,76 +151,11 @@ func TestB2B2CExpiryOffsets(t *testing.T) {
 	assert.Equal(t, "74", e.ServiceCode())
 }
 
-// finpayB2B2CSample is the sample answer of Finpay's access-token/b2b2c page
-// (spec/finpay-money-access-token-b2b2c.md) verbatim, with its tokens
-// wrapped over several lines as the page shows them.
-const finpayB2B2CSample = `{
-  "responseCode": "2007400",
-  "responseMessage": "Request has been processed successfully",
-  "accessToken":
-  "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI5NzE5Mzk0ZC1hZjkxLTRmOWMtO
-  WQxNi02YjYyMzNhNDU4ODkiLCJqdGkiOiJkODgyNGU4MGUwNjM5MjhiYTQzZTgxNzEwY2Q0YmU4
-  OTlhYjhlMTVhZmEwODEyMGEyYzI3OWFkNzJmMGMxMWUxYWMwNTRiZjgyZDQ1YWUzNSIsImlhdCI
-  6MTY2NjY4MTIzMi42NDE3ODQsIm5iZiI6MTY2NjY4MTIzMi42NDE3ODksImV4cCI6MTY5ODIxNz
-  IzMi41MzA2ODksInN1YiI6IjYyODE5Nzc4MTc5MDIiLCJzY29wZXMiOltdfQ.aKOvws66NOQ-KT
-  qPMvFIxgpHiGqYrFeS8KCtCm-k0eXS-2wA8C0QLL_JqVDopvaQofp0tGc_y68_KehkksJqbyje7
-  TR9m7SQdJWO6meVud6AqPUQv0KY9rMN_FfohF8Z3B45SrgbRZAk-hzYNQRDcnrPwy4clD_QMUQh
-  ic8PINOyBfguV1wIaGBXDkbMDKqONBU-xuXQLv5EsosbsqKSNq86B8sE8IO5yKC0O6JIK11Nvpz
-  wG4fo4VP1DNuZ7uaHkF7Jv3RofLnj7uRsbxAS6r1qudHIq8O3romw40G474RciMGdiu2L5rB7_F
-  iKwdVqNB-fARcg4O2OyC_8roGBh2jsA-92c6dANJIe03g2OQ_DoOTDpVx3Va2lGV04NXHlWOu3n
-  fUgFSzorZNkWJj6w1DMtWtYq1xPVfR5r1O3Hwulri_MrgmcuQeiZA7jt9z-04iBSt0zehonjlDY
-  NmrDM9zUYljc6vlIpOhpBEux0Su4w4BZNgozIKkmJ6O3VG-rLEOxcdl_-A4X42qE-mEqkPjQjFy
-  Hx7xzTvE06q7KRmaQt2qMtGJVRiPes7HPt7eWLeTRfyJcw9uXqNwVpvyv52H1IptuhkA7jDIPJF
-  IN1lRe6aa0m7vw8EKpXFc_uxn0aSqpBYA1wdN9eJtKRM9F8USS9chTywy4p7pYrBRTZ8Y",
-  "tokenType": "Bearer",
-  "accessTokenExpiryTime": "2023-10-25T07:00:32+00:00",
-  "refreshToken":
-  "def502001649fd620c475a48dba4609390d4bced557ec26bd39532abd1cde20f0fda8fbdd5
-  5fa937892baa218bb29db83b1e9ee818f94f8680e40428a52aa76a0a7e896daa1ec6e45c3b1
-  b1e4634e47bbea9c00c4b1533bcaf77f15027aaacec4347afdce981ac0ae04dcc4b40769025
-  21d8960c4bac6f5491b02432db24bad7c8c03b58d9310eb445cb2bc4f2b1741e984f3a89abe
-  acbc2738a866ebb9297564e2614a5d8e6630fd7d866776e1a6b84c2aee3d2c2f190f2b18b01
-  d649fc5916eab0fa8ed99e91ac8443c37d373e44f05a9b516023a9027609dd99c6bfaac5967
-  0e4d1a751a6c3bfb57fc58eb7b30b500a5ee1a3884c07b6d4c449614e3e0b55cc7f6b106b12
-  cf7664823f7e972f31bc9106eb5a758dd1cb9fe7f434426af2b8b0654ec23cdcad0d18037d2
-  a5f6e380b943e7cf0f5690d4e4d92ef8917f7728eeb739139e3b0d42d35c338bd73f38645b4
-  b5c8ecdb5ffcf2520bb8586e355fe7bd3489720e6cbf7d7eb026da8f7e9b83d6280c0f384f7
-  eab80193a3810d191a3b77afae2d290aece21cd8507a02e095b",
-  "refreshTokenExpiryTime": "2023-10-25T07:00:32+00:00"
-}`
-
-func TestB2B2CFinpaySample(t *testing.T) {
-	clock := newSrcClock()
-	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return okAnswer(joinWrapped(finpayB2B2CSample)) })
-	cfg := p.b2b2c(clock)
-	cfg.Provider = Finnet
-	tok, err := cfg.Exchange(context.Background(), "def50200e84f7fe6a6dc3c3a5c007a2afa824977ba5031b4080f79a2b8130e3")
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(tok.AccessToken, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI5NzE5Mzk0ZC1hZjkxLTRmOWMtOWQxNi02"))
-	assert.True(t, strings.HasSuffix(tok.AccessToken, "TZ8Y"))
-	assert.NotContains(t, tok.AccessToken, " ")
-	assert.Len(t, tok.AccessToken, 1043)
-	assert.Equal(t, 2, strings.Count(tok.AccessToken, "."), "a JWT in three parts")
-	assert.True(t, strings.HasPrefix(tok.RefreshToken, "def502001649fd620c475a48dba4609390d4bced557ec26bd39532abd1cde20f0fda8fbdd55fa937"))
-	assert.True(t, strings.HasSuffix(tok.RefreshToken, "e095b"))
-	assert.Len(t, tok.RefreshToken, 800)
-	exp := time.Date(2023, 10, 25, 7, 0, 32, 0, time.UTC)
-	assert.True(t, tok.Expiry.Equal(exp))
-	assert.True(t, RefreshTokenExpiry(tok).Equal(exp))
-}
-
 func TestB2B2CStoredSource(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock, "code")
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	clock, ro, p, cfg := newRotating(t, "code")
 	ctx := context.Background()
 	store := newSrcStore()
-
-	tok, err := cfg.Exchange(ctx, "code")
-	require.NoError(t, err)
-	require.NoError(t, store.Save(ctx, "customer-42", tok))
-	src := cfg.StoredTokenSource(ctx, store, "customer-42")
+	src := linkStored(t, cfg, store, "code", "customer-42")
 	got, err := src.Token()
 	require.NoError(t, err)
 	assert.Equal(t, "at-1", got.AccessToken)
@@ -237,9 +192,6 @@ func TestB2B2CStoredSource(t *testing.T) {
 	require.ErrorIs(t, err, ErrReauthorize)
 }
 
-// TestB2B2CStoredSourceSaveFails: the rotated refresh token survives a
-// failed save: it is in the *StoreError, served from memory, and used for
-// the next refresh.
 // TestB2B2CStoredSourceSaveFails: a replica whose store fails.
 //   - When the refresh cannot even be marked in the store, the refresh token
 //     is not sent at all.
@@ -249,21 +201,15 @@ func TestB2B2CStoredSource(t *testing.T) {
 //     first one spent, and the first one's next refresh uses its newer
 //     token and repairs the store.
 func TestB2B2CStoredSourceSaveFails(t *testing.T) {
-	clock := newSrcClock()
-	ro := newRotator(t, clock, "code")
-	p := newFakeProvider(t, clock.Now, ro.answer)
-	cfg := p.b2b2c(clock)
+	clock, ro, _, cfg := newRotating(t, "code")
 	ctx := context.Background()
 	store := newSrcStore()
-	tok, err := cfg.Exchange(ctx, "code")
-	require.NoError(t, err)
-	require.NoError(t, store.Save(ctx, "c", tok))
-	src := cfg.StoredTokenSource(ctx, store, "c")
+	src := linkStored(t, cfg, store, "code", "c")
 	other := cfg.StoredTokenSource(ctx, store, "c")
 
 	clock.Advance(15 * time.Minute)
 	store.failSaves(errors.New("redis: connection reset"))
-	_, err = src.Token()
+	_, err := src.Token()
 	require.ErrorContains(t, err, "the refresh token was not sent")
 	require.ErrorContains(t, err, "connection reset")
 	assert.Empty(t, ro.refreshs, "refreshed although the refresh could not be marked")

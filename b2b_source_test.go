@@ -73,55 +73,6 @@ func TestB2BAdditionalInfoAndProviders(t *testing.T) {
 	assert.Equal(t, []string{"2025-03-01T10:00:00+07:00", "2025-03-01T10:00:00.000+07:00", "2025-03-01T03:00:00Z", "2025-03-01T10:00:00+07:00"}, stamps)
 }
 
-// joinWrapped rebuilds JSON from a documentation sample whose long strings
-// were wrapped over several indented lines: inside a string, a line break
-// and the indentation after it are dropped.
-func joinWrapped(s string) string {
-	var b strings.Builder
-	in, esc := false, false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case in && c == '\n':
-			for i+1 < len(s) && s[i+1] == ' ' {
-				i++
-			}
-			continue
-		case in && esc:
-			esc = false
-		case in && c == '\\':
-			esc = true
-		case c == '"':
-			in = !in
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}
-
-// finpayB2BSample is the sample answer of Finpay's QRIS access-token/b2b page
-// (spec/finpay-qris-access-token-b2b.md), verbatim: expiresIn is a number.
-const finpayB2BSample = `{
-    "responseMessage": "Request has been processed successfully",
-    "responseCode": "2007300",
-    "accessToken": "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQiOiI5NzE5Mzk0ZC1hZjkxLTRmOWMtOWQxNi02YjYyMzNhNDU4ODkiLCJqdGkiOiIxY2ExMjAyYmVhNjk5ODhlZThkNGY3MDVmNDRlYzg4NGE5ZWRmNDg0NjU5MGFhNDhmOGE1M2M1OGNjNzdhODVlMjU3OTA4MTdiMjYzZDBhZSIsImlhdCI6MTY2NTY0ODMwNS4zNjU0NTcsIm5iZiI6MTY2NTY0ODMwNS4zNjU0NiwiZXhwIjoxNjk3MTg0MzA1LjM1NDEzMywic3ViIjoiIiwic2NvcGVzIjpbInJlcXVlc3QiXX0.jMRB8qIZTcne5xk-GxV2rb-YQRtoE30TQ40szzyGHWlU1qrzjjszmyIxdCxG6OIQr9tIDGw1VunbZ4gZt5mtMRU9pImmMgEjOS7e8hYaoWDKuTBsNnxf62rZO4tXVbPKtTkuFaxYF2BNFpIqd9Z6qpe_zrrwfXSeVlgTE6XkPFrEgo3LPmhb0hZ_Ul-ur-FyAn9Rpqr-rC218bdkqwhrYoKagC5YLXEVbtHJlhTn3BTMIxbNqvXJV3tox832EI9eFiSWN7prvfUB8l0q-kvgUrIoa1i1LlNj_uiOX9j_917n4uF_AeG5leaDf4hZY3MmmFABzZ69BdARPrAXMDxqqSiCMhyYar9fyjVyYBlvXCJbROnJXaaR8bD9M2SWcb4hMMGC1TjHdo2Pv5sWv0KBOMSWpR3QQxUS4cryDrqql_wO57s1F1QvlbdB1D9jdHo-xLIFwuytX6nqVGno_6sOLweSXYl7Pz8A4-Fxqzt657IiWZ5AzhuZxRQj1LRzEHzE85NWJ0viXCkVDChUbZWl-RXn6KbBYwRAV-KJZjouxf4z63urOBoch0ajddSixA-TSK0fSOJrl1LfbFLJJNsItGDg1ONW5zXd7-tuGaxx-EYHfskc0OLog8FdlgecDOjNzHnfVPyI4gzFFq1QszumBMGJcPAcNGflJhP0MImq3To",
-    "tokenType": "Bearer",
-    "expiresIn": 900
-}`
-
-func TestB2BFinpaySample(t *testing.T) {
-	clock := newSrcClock()
-	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return okAnswer(joinWrapped(finpayB2BSample)) })
-	tok, err := p.b2b(clock).Token(context.Background())
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(tok.AccessToken, "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.eyJhdWQi"))
-	assert.True(t, strings.HasSuffix(tok.AccessToken, "cPAcNGflJhP0MImq3To"))
-	assert.Len(t, tok.AccessToken, 1036)
-	assert.Equal(t, "Bearer", tok.TokenType)
-	assert.True(t, tok.Expiry.Equal(clock.Now().Add(900*time.Second)))
-	assert.Equal(t, "Request has been processed successfully", tok.Extra("responseMessage"))
-}
-
 func TestB2BHTTPClientFromContext(t *testing.T) {
 	clock := newSrcClock()
 	p := newFakeProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("t") })
@@ -129,7 +80,7 @@ func TestB2BHTTPClientFromContext(t *testing.T) {
 	cfg.HTTPClient = nil
 	var used atomic.Int64
 	base := p.srv.Client().Transport
-	client := &http.Client{Transport: srcRoundTripFunc(func(r *http.Request) (*http.Response, error) {
+	client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		used.Add(1)
 		return base.RoundTrip(r)
 	})}
@@ -140,10 +91,6 @@ func TestB2BHTTPClientFromContext(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(2), used.Load())
 }
-
-type srcRoundTripFunc func(*http.Request) (*http.Response, error)
-
-func (f srcRoundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestB2BErrorAnswers(t *testing.T) {
 	tests := []struct {
@@ -327,11 +274,7 @@ func TestB2BConnectionRefusedRetried(t *testing.T) {
 
 func TestB2BContextCancelled(t *testing.T) {
 	clock := newSrcClock()
-	g := newGate(t)
-	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
-		g.wait(r)
-		return b2bAnswer("late")
-	})
+	g, p := newGatedProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("late") })
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() {

@@ -16,25 +16,22 @@ import (
 )
 
 func TestTransportSendsReplayableBody(t *testing.T) {
-	var got *http.Request
 	tr := newTestTransport(newCountingSource("tok"))
-	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		got = r
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-	})
+	base := &recordingBase{}
+	tr.Base = base
 	req, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:1/v1.0/x", newCloseCounter("{\n  \"a\": \"b\"\n}\n"))
 	require.NoError(t, err)
 	req.TransferEncoding = []string{"chunked"}
 	_, err = tr.RoundTrip(req)
 	require.NoError(t, err)
 
-	first, err := io.ReadAll(got.Body)
+	first, err := io.ReadAll(base.last.Body)
 	require.NoError(t, err)
 	assert.Equal(t, `{"a":"b"}`, string(first))
-	assert.EqualValues(t, len(first), got.ContentLength)
-	assert.Nil(t, got.TransferEncoding)
-	require.NotNil(t, got.GetBody)
-	again, err := got.GetBody()
+	assert.EqualValues(t, len(first), base.last.ContentLength)
+	assert.Nil(t, base.last.TransferEncoding)
+	require.NotNil(t, base.last.GetBody)
+	again, err := base.last.GetBody()
 	require.NoError(t, err)
 	second, err := io.ReadAll(again)
 	require.NoError(t, err)

@@ -19,11 +19,7 @@ import (
 // cause one request, and 1,000 asking again after expiry cause one more.
 func TestCacheThousandCallersOneFetch(t *testing.T) {
 	clock := newSrcClock()
-	g := newGate(t)
-	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
-		g.wait(r)
-		return b2bAnswer(fmt.Sprintf("token-%d", r.N))
-	})
+	g, p := newGatedProvider(t, clock.Now, func(r fakeRequest) fakeAnswer { return b2bAnswer(fmt.Sprintf("token-%d", r.N)) })
 	src := p.b2b(clock).TokenSource(context.Background()).(ContextTokenSource)
 
 	round := func(want string) {
@@ -138,21 +134,14 @@ func TestCacheRealClock(t *testing.T) {
 	// Invalidate drops the timed entry at once.
 	tok, err = src.Token()
 	require.NoError(t, err)
-	src.(TokenInvalidator).Invalidate(tok)
-	tok, err = src.Token()
-	require.NoError(t, err)
-	assert.Equal(t, "t3", tok.AccessToken)
+	assert.Equal(t, "t3", afterInvalidate(t, src, tok).AccessToken)
 }
 
 // TestCacheWaiterCancellation: one caller giving up returns at once, while
 // the fetch goes on and serves the others.
 func TestCacheWaiterCancellation(t *testing.T) {
 	clock := newSrcClock()
-	g := newGate(t)
-	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
-		g.wait(r)
-		return b2bAnswer("shared")
-	})
+	g, p := newGatedProvider(t, clock.Now, func(fakeRequest) fakeAnswer { return b2bAnswer("shared") })
 	src := p.b2b(clock).TokenSource(context.Background()).(ContextTokenSource)
 
 	var joined atomic.Int64
@@ -204,11 +193,9 @@ func TestCacheWaiterCancellation(t *testing.T) {
 // error from one request, and the next call tries again.
 func TestCacheFailedFetchShared(t *testing.T) {
 	clock := newSrcClock()
-	g := newGate(t)
 	var fail atomic.Bool
 	fail.Store(true)
-	p := newFakeProvider(t, clock.Now, func(r fakeRequest) fakeAnswer {
-		g.wait(r)
+	g, p := newGatedProvider(t, clock.Now, func(fakeRequest) fakeAnswer {
 		if fail.Load() {
 			return fakeAnswer{Status: 503, Body: `{"responseCode":"5037300","responseMessage":"Service Unavailable"}`}
 		}

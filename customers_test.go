@@ -83,28 +83,6 @@ func linkedReplicas(t *testing.T, srv *snaptest.Server, n int, key string) ([]re
 	return rs, dir, tok
 }
 
-// observed collects the server's records of service calls.
-type observed struct {
-	mu   sync.Mutex
-	recs []snaptest.Record
-}
-
-func (o *observed) observe(r snaptest.Record) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if r.Endpoint == snaptest.EndpointService {
-		o.recs = append(o.recs, r)
-	}
-}
-
-func (o *observed) take() []snaptest.Record {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	r := o.recs
-	o.recs = nil
-	return r
-}
-
 func newCustomerServer(t *testing.T) (*snaptest.Server, *observed) {
 	obs := new(observed)
 	srv := snaptest.NewServer(snaptest.WithObserver(obs.observe))

@@ -234,16 +234,24 @@ func ExampleB2BConfig_StoredTokenSource() {
 	// token requests: 1
 }
 
-func ExampleB2B2CConfig_Refresh() {
-	srv := snaptest.NewServer()
-	defer srv.Close()
+// exampleLinked returns the B2B2C config of srv and a customer's first
+// token, as Exchange gives it after the account binding (see
+// ExampleB2B2CConfig_Exchange).
+func exampleLinked(ctx context.Context, srv *snaptest.Server) (*snapauth.B2B2CConfig, *oauth2.Token) {
 	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
-	ctx := context.Background()
-
 	tok, err := cfg.Exchange(ctx, srv.MintAuthCode())
 	if err != nil {
 		log.Fatal(err)
 	}
+	return cfg, tok
+}
+
+func ExampleB2B2CConfig_Refresh() {
+	srv := snaptest.NewServer()
+	defer srv.Close()
+	ctx := context.Background()
+	cfg, tok := exampleLinked(ctx, srv) // tok is from cfg.Exchange
+
 	renewed, err := cfg.Refresh(ctx, tok.RefreshToken)
 	if err != nil {
 		log.Fatal(err)
@@ -261,13 +269,9 @@ func ExampleB2B2CConfig_Refresh() {
 func ExampleB2B2CConfig_TokenSource() {
 	srv := snaptest.NewServer()
 	defer srv.Close()
-	cfg := &snapauth.B2B2CConfig{TokenURL: srv.B2B2CTokenURL(), ClientKey: srv.ClientKey, PrivateKey: srv.PrivateKey}
 	ctx := context.Background()
+	cfg, tok := exampleLinked(ctx, srv) // tok is from cfg.Exchange
 
-	tok, err := cfg.Exchange(ctx, srv.MintAuthCode())
-	if err != nil {
-		log.Fatal(err)
-	}
 	// The source hands out tok while it is fresh and refreshes it, with the
 	// newest refresh token, when it is due. Use StoredTokenSource to keep the
 	// rotated refresh token across restarts.

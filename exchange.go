@@ -65,11 +65,22 @@ func httpClient(ctx context.Context, c *http.Client) *http.Client {
 	return http.DefaultClient
 }
 
+// nowFunc returns now, or time.Now when now is nil: the clock of a config
+// whose Now field is now.
 func nowFunc(now func() time.Time) func() time.Time {
 	if now != nil {
 		return now
 	}
 	return time.Now
+}
+
+// positiveOr returns v if it is positive, else def: the value of a limit
+// whose zero (or negative) value means its default.
+func positiveOr[T ~int64](v, def T) T {
+	if v > 0 {
+		return v
+	}
+	return def
 }
 
 // checkTokenURL refuses a token URL that would send the signed request in

@@ -59,15 +59,12 @@ func TestNewExternalID(t *testing.T) {
 }
 
 func TestTransportCustomExternalID(t *testing.T) {
-	var got *http.Request
 	tr := newTestTransport(newCountingSource("tok"))
 	tr.ExternalID = func() string { return "42" }
-	tr.Base = roundTripFunc(func(r *http.Request) (*http.Response, error) {
-		got = r
-		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
-	})
+	base := &recordingBase{}
+	tr.Base = base
 	resp, err := (&http.Client{Transport: tr}).Get("http://127.0.0.1:1/v1.0/x")
 	require.NoError(t, err)
 	resp.Body.Close()
-	assert.Equal(t, "42", got.Header.Get("X-EXTERNAL-ID"))
+	assert.Equal(t, "42", base.last.Header.Get("X-EXTERNAL-ID"))
 }

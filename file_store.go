@@ -148,10 +148,7 @@ func (s *FileStore) Load(ctx context.Context, key string) (*oauth2.Token, error)
 // Save writes t to key's file atomically and durably, with mode 0600. It
 // fails as MarshalToken does, or when the file system does.
 func (s *FileStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	data, err := MarshalToken(t)
+	data, err := marshalToSave(ctx, t)
 	if err != nil {
 		return err
 	}

@@ -13,16 +13,11 @@ import (
 )
 
 // Looking up keys that were never saved leaves no lock file behind, while
-// the lock stays exclusive: two FileStores on one directory stand for two
-// processes (their flocks are separate open files), and their goroutines
-// take the locks of never-saved keys at once.
+// the lock stays exclusive: the goroutines of two FileStores on one
+// directory (two processes) take the locks of never-saved keys at once.
 func TestFileStoreLeavesNoLockFiles(t *testing.T) {
 	ctx := context.Background()
-	dir := storeTempDir(t)
-	a, err := snapauth.NewFileStore(dir)
-	require.NoError(t, err)
-	b, err := snapauth.NewFileStore(dir)
-	require.NoError(t, err)
+	dir, a, b := twoFileStores(t)
 
 	var inside, overlaps, held [3]atomic.Int64
 	var wg sync.WaitGroup

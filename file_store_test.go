@@ -185,11 +185,7 @@ func TestFileStoreCorruptFile(t *testing.T) {
 
 func TestFileStoreLockAcrossInstances(t *testing.T) {
 	ctx := context.Background()
-	dir := storeTempDir(t)
-	a, err := snapauth.NewFileStore(dir)
-	require.NoError(t, err)
-	b, err := snapauth.NewFileStore(dir)
-	require.NoError(t, err)
+	_, a, b := twoFileStores(t)
 	unlock, err := a.Lock(ctx, "k")
 	require.NoError(t, err)
 

@@ -34,11 +34,7 @@ func ParsePrivateKey(data []byte) (*rsa.PrivateKey, error) {
 	case "OPENSSH PRIVATE KEY":
 		return nil, errors.New("snapauth: private key is in OpenSSH format; convert it to PEM (ssh-keygen -p -m PEM -f key) and use an RSA key")
 	case "RSA PRIVATE KEY":
-		k, err := x509.ParsePKCS1PrivateKey(der)
-		if err != nil {
-			return nil, errors.New("snapauth: private key: PEM block \"RSA PRIVATE KEY\" is not valid PKCS#1 DER")
-		}
-		return k, nil
+		return parseBlock(x509.ParsePKCS1PrivateKey, der, "private", pemType, "valid PKCS#1 DER")
 	case "PRIVATE KEY", "":
 		if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 			rk, ok := k.(*rsa.PrivateKey)
@@ -77,19 +73,15 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 	var pub any
 	switch pemType {
 	case "PUBLIC KEY":
-		if pub, err = x509.ParsePKIXPublicKey(der); err != nil {
-			return nil, errors.New("snapauth: public key: PEM block \"PUBLIC KEY\" is not valid PKIX DER")
+		if pub, err = parseBlock(x509.ParsePKIXPublicKey, der, "public", pemType, "valid PKIX DER"); err != nil {
+			return nil, err
 		}
 	case "RSA PUBLIC KEY":
-		k, err := x509.ParsePKCS1PublicKey(der)
-		if err != nil {
-			return nil, errors.New("snapauth: public key: PEM block \"RSA PUBLIC KEY\" is not valid PKCS#1 DER")
-		}
-		return k, nil
+		return parseBlock(x509.ParsePKCS1PublicKey, der, "public", pemType, "valid PKCS#1 DER")
 	case "CERTIFICATE":
-		cert, err := x509.ParseCertificate(der)
+		cert, err := parseBlock(x509.ParseCertificate, der, "public", pemType, "a valid X.509 certificate")
 		if err != nil {
-			return nil, errors.New("snapauth: public key: PEM block \"CERTIFICATE\" is not a valid X.509 certificate")
+			return nil, err
 		}
 		pub = cert.PublicKey
 	case "":
@@ -110,6 +102,17 @@ func ParsePublicKey(data []byte) (*rsa.PublicKey, error) {
 		return nil, fmt.Errorf("snapauth: public key is %s; SNAP needs an RSA key", keyKind(pub))
 	}
 	return rk, nil
+}
+
+// parseBlock parses the DER of a PEM block of type pemType with parse; if it
+// fails, the error says the block is not form, and nothing of the DER.
+func parseBlock[K any](parse func([]byte) (K, error), der []byte, what, pemType, form string) (K, error) {
+	k, err := parse(der)
+	if err != nil {
+		var none K
+		return none, fmt.Errorf("snapauth: %s key: PEM block %q is not %s", what, pemType, form)
+	}
+	return k, nil
 }
 
 // decodeKeyData returns the DER bytes of the first PEM block in data, with the

@@ -83,29 +83,33 @@ func TestParsePrivateKeyEncrypted(t *testing.T) {
 }
 
 func TestParseKeyWrongAlgorithm(t *testing.T) {
-	for name, wantText := range map[string]string{
-		"ec-pkcs8.pem":      "ECDSA",
-		"ec-pkcs8.b64":      "ECDSA",
-		"ec-sec1.pem":       "EC PRIVATE KEY",
-		"ec-sec1.b64":       "EC key",
-		"ed25519-pkcs8.pem": "Ed25519",
+	private := func(b []byte) error { _, err := snapauth.ParsePrivateKey(b); return err }
+	public := func(b []byte) error { _, err := snapauth.ParsePublicKey(b); return err }
+	for _, keys := range []struct {
+		parse func([]byte) error
+		want  map[string]string // key file -> what the error names
+	}{
+		{private, map[string]string{
+			"ec-pkcs8.pem":      "ECDSA",
+			"ec-pkcs8.b64":      "ECDSA",
+			"ec-sec1.pem":       "EC PRIVATE KEY",
+			"ec-sec1.b64":       "EC key",
+			"ed25519-pkcs8.pem": "Ed25519",
+		}},
+		{public, map[string]string{
+			"ec-public.pem":      "ECDSA",
+			"ec-public.b64":      "ECDSA",
+			"ec-cert.pem":        "ECDSA",
+			"ed25519-public.pem": "Ed25519",
+		}},
 	} {
-		_, err := snapauth.ParsePrivateKey(signerReadKeyFile(t, name))
-		require.Error(t, err, name)
-		assert.Contains(t, err.Error(), wantText, name)
-		assert.Contains(t, err.Error(), "SNAP needs an RSA key", name)
-		assert.NotErrorIs(t, err, snapauth.ErrEncryptedKey)
-	}
-	for name, wantText := range map[string]string{
-		"ec-public.pem":      "ECDSA",
-		"ec-public.b64":      "ECDSA",
-		"ec-cert.pem":        "ECDSA",
-		"ed25519-public.pem": "Ed25519",
-	} {
-		_, err := snapauth.ParsePublicKey(signerReadKeyFile(t, name))
-		require.Error(t, err, name)
-		assert.Contains(t, err.Error(), wantText, name)
-		assert.Contains(t, err.Error(), "SNAP needs an RSA key", name)
+		for name, wantText := range keys.want {
+			err := keys.parse(signerReadKeyFile(t, name))
+			require.Error(t, err, name)
+			assert.Contains(t, err.Error(), wantText, name)
+			assert.Contains(t, err.Error(), "SNAP needs an RSA key", name)
+			assert.NotErrorIs(t, err, snapauth.ErrEncryptedKey, name)
+		}
 	}
 	_, err := snapauth.ParsePrivateKey([]byte("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n"))
 	require.Error(t, err)

@@ -46,10 +46,7 @@ func (m *MemoryStore) Load(ctx context.Context, key string) (*oauth2.Token, erro
 
 // Save stores a copy of t under key. It fails as MarshalToken does.
 func (m *MemoryStore) Save(ctx context.Context, key string, t *oauth2.Token) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	data, err := MarshalToken(t)
+	data, err := marshalToSave(ctx, t)
 	if err != nil {
 		return err
 	}
@@ -57,6 +54,15 @@ func (m *MemoryStore) Save(ctx context.Context, key string, t *oauth2.Token) err
 	m.s.tokens[key] = data
 	m.s.mu.Unlock()
 	return nil
+}
+
+// marshalToSave is the stored form of t (MarshalToken), unless ctx is
+// already done: the start of a store's Save.
+func marshalToSave(ctx context.Context, t *oauth2.Token) ([]byte, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return MarshalToken(t)
 }
 
 // Delete removes the token stored under key; with old not nil, only while

@@ -99,22 +99,13 @@ func appendString(dst, s []byte) []byte {
 	return append(dst, '"')
 }
 
+// shortEscapes holds, for each rune JSON.stringify writes as a backslash
+// and one letter, that letter; 0 for the others.
+var shortEscapes = [...]byte{'"': '"', '\\': '\\', '\b': 'b', '\f': 'f', '\n': 'n', '\r': 'r', '\t': 't'}
+
 func appendRuneCanonical(dst []byte, r rune) []byte {
-	switch r {
-	case '"':
-		return append(dst, '\\', '"')
-	case '\\':
-		return append(dst, '\\', '\\')
-	case '\b':
-		return append(dst, '\\', 'b')
-	case '\f':
-		return append(dst, '\\', 'f')
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
+	if r < rune(len(shortEscapes)) && shortEscapes[r] != 0 {
+		return append(dst, '\\', shortEscapes[r])
 	}
 	if r < 0x20 {
 		return appendUnicodeEscape(dst, r)

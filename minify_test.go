@@ -5,7 +5,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"os/exec"
 	"strings"
 	"testing"
 
@@ -130,12 +129,7 @@ for (const l of lines) {
   const s = JSON.stringify(JSON.parse(Buffer.from(l, 'base64').toString('utf8')));
   process.stdout.write(Buffer.from(s, 'utf8').toString('base64') + '\n');
 }`
-	cmd := exec.Command(node, "-e", script)
-	cmd.Stdin = &in
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, node, script, in.Bytes())
 	results := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
 	require.Len(t, results, len(corpus))
 	for i, body := range corpus {

@@ -23,27 +23,6 @@ import (
 	"golang.org/x/oauth2"
 )
 
-// eventLog records the events an Observer receives.
-type eventLog struct {
-	mu     sync.Mutex
-	events []snapauth.Event
-}
-
-func (l *eventLog) observe(_ context.Context, e snapauth.Event) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.events = append(l.events, e)
-}
-
-// take returns the events recorded since the last take.
-func (l *eventLog) take() []snapauth.Event {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.events
-	l.events = nil
-	return e
-}
-
 func kinds(events []snapauth.Event) []snapauth.EventKind {
 	k := make([]snapauth.EventKind, len(events))
 	for i, e := range events {

@@ -59,29 +59,28 @@ var (
 	numericID36    = regexp.MustCompile(`^\d{1,36}$`)
 )
 
-// camel is the SNAP standard's token body; grants as given.
-func camel(grant, code, rt string) map[string]string {
-	m := map[string]string{"grantType": grant}
-	if code != "" {
-		m["authCode"] = code
-	}
-	if rt != "" {
-		m["refreshToken"] = rt
+// tokenBody is a token request's body under the field names of grant type,
+// authorization code and refresh token in names; an empty code or rt is
+// left out.
+func tokenBody(names [3]string, grant, code, rt string) map[string]string {
+	m := map[string]string{names[0]: grant}
+	for i, v := range []string{code, rt} {
+		if v != "" {
+			m[names[i+1]] = v
+		}
 	}
 	return m
+}
+
+// camel is the SNAP standard's token body; grants as given.
+func camel(grant, code, rt string) map[string]string {
+	return tokenBody([3]string{"grantType", "authCode", "refreshToken"}, grant, code, rt)
 }
 
 // snake is the grant_type body (Midtrans's SDKs, BNC's page; their B2B2C
 // field names are not documented: auth_code, refresh_token inferred).
 func snake(grant, code, rt string) map[string]string {
-	m := map[string]string{"grant_type": grant}
-	if code != "" {
-		m["auth_code"] = code
-	}
-	if rt != "" {
-		m["refresh_token"] = rt
-	}
-	return m
+	return tokenBody([3]string{"grant_type", "auth_code", "refresh_token"}, grant, code, rt)
 }
 
 func asSent(uri string) string { return uri }

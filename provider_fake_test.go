@@ -108,6 +108,15 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// recordingBase answers every request 200 with no body, and keeps the last
+// request it was sent.
+type recordingBase struct{ last *http.Request }
+
+func (b *recordingBase) RoundTrip(r *http.Request) (*http.Response, error) {
+	b.last = r
+	return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+}
+
 // newTestTransport returns a symmetric transport on a fixed clock.
 func newTestTransport(src oauth2.TokenSource) *Transport {
 	return &Transport{

@@ -74,6 +74,20 @@ func signerToolOrSkip(t *testing.T, name string) string {
 	return path
 }
 
+// runNode runs script in node (from signerToolOrSkip) on stdin and returns
+// what it writes to stdout; the test fails, with node's stderr, if node
+// does.
+func runNode(t *testing.T, node, script string, stdin []byte) []byte {
+	t.Helper()
+	cmd := exec.Command(node, "-e", script)
+	cmd.Stdin = bytes.NewReader(stdin)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	require.NoError(t, err, "node: %s", stderr.String())
+	return out
+}
+
 func TestSignerVectors(t *testing.T) {
 	vs := loadSignerVectors(t)
 	key := signerOpenSSLKey(t)
@@ -285,12 +299,7 @@ const out = input.cases.map(c => ({
   hmac: crypto.createHmac('sha512', Buffer.from(c.secret, 'utf8')).update(Buffer.from(c.sts, 'utf8')).digest('base64'),
 }));
 process.stdout.write(JSON.stringify(out));`
-	cmd := exec.Command(node, "-e", script)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, node, script, stdin)
 	var results []struct {
 		RSAOK         bool   `json:"rsaOK"`
 		RSATamperedOK bool   `json:"rsaTamperedOK"`

@@ -88,6 +88,26 @@ func (g *gate) open() {
 	}
 }
 
+// newGatedProvider is a fake provider that holds every request at a new
+// gate, then answers it with answer.
+func newGatedProvider(t *testing.T, now func() time.Time, answer func(fakeRequest) fakeAnswer) (*gate, *fakeProvider) {
+	g := newGate(t)
+	return g, newFakeProvider(t, now, func(r fakeRequest) fakeAnswer {
+		g.wait(r)
+		return answer(r)
+	})
+}
+
+// afterInvalidate hands tok back to src as rejected and returns the token
+// src gives next.
+func afterInvalidate(t *testing.T, src oauth2.TokenSource, tok *oauth2.Token) *oauth2.Token {
+	t.Helper()
+	src.(TokenInvalidator).Invalidate(tok)
+	next, err := src.Token()
+	require.NoError(t, err)
+	return next
+}
+
 // fetchTogether has n callers ask src for a token at once, waits until all
 // of them have joined the one fetch, lets its answer through g and returns
 // what each caller got.

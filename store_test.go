@@ -35,6 +35,18 @@ func storeTempDir(t *testing.T) string {
 	return filepath.Join(t.TempDir(), "tokens")
 }
 
+// twoFileStores returns a new token directory and two FileStores on it,
+// which stand for two processes: their flocks are separate open files.
+func twoFileStores(t *testing.T) (string, *snapauth.FileStore, *snapauth.FileStore) {
+	t.Helper()
+	dir := storeTempDir(t)
+	a, err := snapauth.NewFileStore(dir)
+	require.NoError(t, err)
+	b, err := snapauth.NewFileStore(dir)
+	require.NoError(t, err)
+	return dir, a, b
+}
+
 func storeSecretToken() *oauth2.Token {
 	return (&oauth2.Token{
 		AccessToken:  "SECRET-ACCESS-0123456789abcdef",

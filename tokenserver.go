@@ -254,18 +254,10 @@ func (s *TokenServer) verifier() *Verifier {
 	}
 }
 
-func (s *TokenServer) now() time.Time {
-	if s.Now != nil {
-		return s.Now()
-	}
-	return time.Now()
-}
+func (s *TokenServer) now() time.Time { return nowFunc(s.Now)() }
 
 func (s *TokenServer) lifetime() time.Duration {
-	if s.Lifetime > 0 {
-		return s.Lifetime
-	}
-	return DefaultIssuedTokenLifetime
+	return positiveOr(s.Lifetime, DefaultIssuedTokenLifetime)
 }
 
 func (s *TokenServer) store() TokenStore {

@@ -344,19 +344,9 @@ func (t *Transport) base() http.RoundTripper {
 // defaultMaxBodySize is MaxBodySize's default.
 const defaultMaxBodySize = 8 << 20
 
-func (t *Transport) maxBodySize() int64 {
-	if t.MaxBodySize > 0 {
-		return t.MaxBodySize
-	}
-	return defaultMaxBodySize
-}
+func (t *Transport) maxBodySize() int64 { return positiveOr(t.MaxBodySize, defaultMaxBodySize) }
 
-func (t *Transport) now() time.Time {
-	if t.Now != nil {
-		return t.Now()
-	}
-	return time.Now()
-}
+func (t *Transport) now() time.Time { return nowFunc(t.Now)() }
 
 // sourceToken takes a token from src, passing ctx when src accepts one, and
 // checks that it holds an access token.

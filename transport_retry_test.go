@@ -117,6 +117,17 @@ func TestTransportDoesNotRetryOtherwise(t *testing.T) {
 	}
 }
 
+// postThrough posts {} to p through a test transport on src and returns
+// the answer's status and body.
+func postThrough(t *testing.T, p *fakeProvider, src oauth2.TokenSource) (int, string) {
+	t.Helper()
+	resp, err := (&http.Client{Transport: newTestTransport(src)}).Post(p.URL("/v1.0/x"), "application/json", strings.NewReader(`{}`))
+	require.NoError(t, err)
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(got)
+}
+
 func TestTransportRetriesOnlyOnce(t *testing.T) {
 	const answer = `{"responseCode":"4017301","responseMessage":"Invalid Token (B2B)"}`
 	p := startFake(t, &fakeProvider{respond: func(w http.ResponseWriter, _ fakeRequest, _ int) {
@@ -124,12 +135,9 @@ func TestTransportRetriesOnlyOnce(t *testing.T) {
 		io.WriteString(w, answer)
 	}})
 	src := newCountingSource("tok-1", "tok-2", "tok-3")
-	resp, err := (&http.Client{Transport: newTestTransport(src)}).Post(p.URL("/v1.0/x"), "application/json", strings.NewReader(`{}`))
-	require.NoError(t, err)
-	got, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	assert.Equal(t, 401, resp.StatusCode)
-	assert.Equal(t, answer, string(got))
+	status, got := postThrough(t, p, src)
+	assert.Equal(t, 401, status)
+	assert.Equal(t, answer, got)
 	assert.Len(t, p.requests(), 2)
 	_, invalidated := src.stats()
 	assert.Equal(t, []string{"tok-1"}, invalidated)
@@ -145,12 +153,9 @@ func TestTransportNoRetryWithoutAFreshToken(t *testing.T) {
 		p := newProvider(t)
 		src := newCountingSource("tok-1", "tok-2")
 		src.stayOnToken = true
-		resp, err := (&http.Client{Transport: newTestTransport(src)}).Post(p.URL("/v1.0/x"), "application/json", strings.NewReader(`{}`))
-		require.NoError(t, err)
-		got, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		assert.Equal(t, 401, resp.StatusCode)
-		assert.Equal(t, answer, string(got))
+		status, got := postThrough(t, p, src)
+		assert.Equal(t, 401, status)
+		assert.Equal(t, answer, got)
 		assert.Len(t, p.requests(), 1)
 	})
 

@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/snapauth/snapauth/internal/bearer"
 )
 
 // Defaults of the Verifier.
@@ -185,7 +187,7 @@ func (v *Verifier) verify(r *http.Request, lookup tokenLookup) (verified, *Reque
 	}
 	out.partner = partnerID
 
-	token, hasBearer := bearerToken(h.Get("Authorization"))
+	token, hasBearer := bearer.Token(h.Get("Authorization"))
 	secret := v.ClientSecret
 	switch {
 	case lookup != nil && !hasBearer:
@@ -295,26 +297,11 @@ func (v *Verifier) checkTimestamp(ts string) (time.Time, *RequestError) {
 	return t, nil
 }
 
-func (v *Verifier) now() time.Time {
-	if v.Now != nil {
-		return v.Now()
-	}
-	return time.Now()
-}
+func (v *Verifier) now() time.Time { return nowFunc(v.Now)() }
 
-func (v *Verifier) skew() time.Duration {
-	if v.Skew > 0 {
-		return v.Skew
-	}
-	return DefaultSkew
-}
+func (v *Verifier) skew() time.Duration { return positiveOr(v.Skew, DefaultSkew) }
 
-func (v *Verifier) maxBody() int64 {
-	if v.MaxBody > 0 {
-		return v.MaxBody
-	}
-	return DefaultMaxBody
-}
+func (v *Verifier) maxBody() int64 { return positiveOr(v.MaxBody, DefaultMaxBody) }
 
 func (v *Verifier) replayStore() ReplayStore {
 	if v.Replay != nil {

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -56,12 +55,7 @@ for (const text of input.bodies) {
 process.stdout.write(JSON.stringify(out));`
 	stdin, err := json.Marshal(input)
 	require.NoError(t, err)
-	cmd := exec.Command(node, "-e", script)
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	require.NoError(t, err, "node: %s", stderr.String())
+	out := runNode(t, node, script, stdin)
 	var signed []struct{ Body, HMAC, RSA, Path string }
 	require.NoError(t, json.Unmarshal(out, &signed))
 	require.Len(t, signed, 2*len(input["bodies"].([]string)))

@@ -43,17 +43,6 @@ func idHeader(h http.Header, key, name string) (string, *RequestError) {
 	return v, nil
 }
 
-// bearerToken returns the token of an "Authorization: Bearer <token>" value
-// (the scheme in any case).
-func bearerToken(v string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
-	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", false
-	}
-	return tok, true
-}
-
 // readBody reads r's body, at most limit bytes, and puts back a body that
 // reads the same bytes from the start. A larger body is 400xx00 (and r.Body
 // still reads all of it from the start); so is a body that cannot be read.

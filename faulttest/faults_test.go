@@ -72,41 +72,64 @@ func verifyNoLeaks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // registered first, so it runs last
 }
 
-// fault is one way the network between snapauth and the provider breaks.
+// b2bSource is a cached B2B source whose token requests go through the
+// proxy.
+func (e *env) b2bSource(t *testing.T) snapauth.ContextTokenSource {
+	cfg := &snapauth.B2BConfig{
+		TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
+		HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
+	}
+	return cfg.TokenSource(context.Background()).(snapauth.ContextTokenSource)
+}
+
+// linkedCustomer links a customer through the proxy, as the account
+// binding's redirect handler does: it exchanges a fresh authorization code
+// and saves the token in a FileStore under "customer-1". It returns the
+// token and that store, and the stored source reading it.
+func (e *env) linkedCustomer(t *testing.T) (*oauth2.Token, *snapauth.FileStore, snapauth.ContextTokenSource) {
+	t.Helper()
+	store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
+	require.NoError(t, err)
+	cfg := &snapauth.B2B2CConfig{
+		TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
+		HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
+	}
+	ctx := context.Background()
+	linked, err := cfg.Exchange(ctx, e.p.newAuthCode())
+	require.NoError(t, err)
+	require.NoError(t, store.Save(ctx, "customer-1", linked))
+	return linked, store, cfg.StoredTokenSource(ctx, store, "customer-1").(snapauth.ContextTokenSource)
+}
+
+// fault is one way the network between snapauth and the provider breaks:
+// one Toxiproxy toxic on one direction of the connection.
 type fault struct {
 	name   string
-	inject func(t testing.TB, c *chaos)
+	toxic  string         // the toxic's type
+	stream string         // "downstream" (the answer) or "upstream" (the request)
+	attrs  map[string]any // the toxic's attributes
 	// processed says the provider handles the token request despite the
 	// fault: the fault hits the answer on its way back.
 	processed bool
 }
 
+// inject breaks c's connection the way f says.
+func (f fault) inject(t testing.TB, c *chaos) { c.add(t, f.toxic, f.stream, f.attrs) }
+
 var faults = []fault{
-	{"latency-spike", func(t testing.TB, c *chaos) {
-		// The answer is held 3 s, far beyond the client's 400 ms.
-		c.add(t, "latency", "downstream", map[string]any{"latency": 3000})
-	}, true},
-	{"reset-mid-answer/limit_data", func(t testing.TB, c *chaos) {
-		// The connection is closed after the first 100 bytes of the answer.
-		c.add(t, "limit_data", "downstream", map[string]any{"bytes": 100})
-	}, true},
-	{"reset-mid-answer/reset_peer", func(t testing.TB, c *chaos) {
-		// The connection is reset (RST) as the answer arrives.
-		c.add(t, "reset_peer", "downstream", map[string]any{"timeout": 0})
-	}, true},
-	{"half-closed/answer-black-holed", func(t testing.TB, c *chaos) {
-		// The answer is swallowed and the socket left open, silent.
-		c.add(t, "timeout", "downstream", map[string]any{"timeout": 0})
-	}, true},
-	{"half-closed/request-cut", func(t testing.TB, c *chaos) {
-		// The request is cut after 64 bytes and the provider's side of the
-		// connection closed: the provider never sees a whole request.
-		c.add(t, "limit_data", "upstream", map[string]any{"bytes": 64})
-	}, false},
-	{"bandwidth-crawl", func(t testing.TB, c *chaos) {
-		// The answer drips at 1 KB/s: the headers arrive, the body crawls.
-		c.add(t, "bandwidth", "downstream", map[string]any{"rate": 1})
-	}, true},
+	// The answer is held 3 s, far beyond the client's 400 ms.
+	{"latency-spike", "latency", "downstream", map[string]any{"latency": 3000}, true},
+	// The connection is closed after the first 100 bytes of the answer.
+	{"reset-mid-answer/limit_data", "limit_data", "downstream", map[string]any{"bytes": 100}, true},
+	// The connection is reset (RST) as the answer arrives.
+	{"reset-mid-answer/reset_peer", "reset_peer", "downstream", map[string]any{"timeout": 0}, true},
+	// The answer is swallowed and the socket left open, silent.
+	{"half-closed/answer-black-holed", "timeout", "downstream", map[string]any{"timeout": 0}, true},
+	// The request is cut after 64 bytes and the provider's side of the
+	// connection closed: the provider never sees a whole request.
+	{"half-closed/request-cut", "limit_data", "upstream", map[string]any{"bytes": 64}, false},
+	// The answer drips at 1 KB/s: the headers arrive, the body crawls.
+	{"bandwidth-crawl", "bandwidth", "downstream", map[string]any{"rate": 1}, true},
 }
 
 // requireRetryable checks that err is a typed failure worth retrying later,
@@ -171,11 +194,7 @@ func TestFaultsB2B(t *testing.T) {
 	for _, f := range faults {
 		t.Run(f.name, func(t *testing.T) {
 			e := newEnv(t)
-			cfg := &snapauth.B2BConfig{
-				TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
-				HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
-			}
-			src := cfg.TokenSource(context.Background()).(snapauth.ContextTokenSource)
+			src := e.b2bSource(t)
 			first, err := tokenWithin(t, src, 5*time.Second)
 			require.NoError(t, err)
 			e.clk.Advance(e.p.lifetime) // the token is now expired
@@ -229,17 +248,8 @@ func TestFaultsB2B2C(t *testing.T) {
 			t.Run(name, func(t *testing.T) {
 				e := newEnv(t)
 				e.p.grace = grace
-				store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
-				require.NoError(t, err)
-				cfg := &snapauth.B2B2CConfig{
-					TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
-					HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
-				}
+				linked, store, src := e.linkedCustomer(t)
 				ctx := context.Background()
-				linked, err := cfg.Exchange(ctx, e.p.newAuthCode())
-				require.NoError(t, err)
-				require.NoError(t, store.Save(ctx, "customer-1", linked))
-				src := cfg.StoredTokenSource(ctx, store, "customer-1").(snapauth.ContextTokenSource)
 				e.clk.Advance(e.p.lifetime) // access token expired, refresh token valid
 
 				f.inject(t, e.c)
@@ -282,11 +292,7 @@ func TestProviderOutage(t *testing.T) {
 	d := outage(t)
 	t.Run("B2B", func(t *testing.T) {
 		e := newEnv(t)
-		cfg := &snapauth.B2BConfig{
-			TokenURL: e.c.URL() + b2bPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
-			HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
-		}
-		src := cfg.TokenSource(context.Background()).(snapauth.ContextTokenSource)
+		src := e.b2bSource(t)
 		_, err := tokenWithin(t, src, 5*time.Second)
 		require.NoError(t, err)
 		e.clk.Advance(e.p.lifetime)
@@ -299,17 +305,8 @@ func TestProviderOutage(t *testing.T) {
 	})
 	t.Run("B2B2C", func(t *testing.T) {
 		e := newEnv(t)
-		store, err := snapauth.NewFileStore(filepath.Join(t.TempDir(), "tokens"))
-		require.NoError(t, err)
-		cfg := &snapauth.B2B2CConfig{
-			TokenURL: e.c.URL() + b2b2cPath, ClientKey: e.p.clientKey, PrivateKey: testkey.RSA(t),
-			HTTPClient: e.hc, Now: e.clk.Now, FetchTimeout: fetchTimeout,
-		}
+		linked, store, src := e.linkedCustomer(t)
 		ctx := context.Background()
-		linked, err := cfg.Exchange(ctx, e.p.newAuthCode())
-		require.NoError(t, err)
-		require.NoError(t, store.Save(ctx, "customer-1", linked))
-		src := cfg.StoredTokenSource(ctx, store, "customer-1").(snapauth.ContextTokenSource)
 		e.clk.Advance(e.p.lifetime)
 		duringOutage(t, e, d, src)
 		held, err := store.Load(ctx, "customer-1")

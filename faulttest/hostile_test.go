@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -128,6 +129,22 @@ func (s *hungSigner) Sign(r io.Reader, digest []byte, opts crypto.SignerOpts) ([
 	return s.Signer.Sign(r, digest, opts)
 }
 
+// newHungSigner returns a hungSigner and the function that releases it,
+// which may be called more than once and is called when the test ends.
+func newHungSigner(t *testing.T) (*hungSigner, func()) {
+	s := &hungSigner{Signer: testkey.RSA(t), release: make(chan struct{})}
+	return s, closeOnce(t, s.release)
+}
+
+// closeOnce returns a function that closes ch the first time it is called,
+// and calls it when the test ends, so that nothing stays blocked on ch.
+func closeOnce(t *testing.T, ch chan struct{}) func() {
+	var once sync.Once
+	release := func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(release)
+	return release
+}
+
 // TestFetchTimeoutBoundsTheWait: a signer whose Sign never returns, and an
 // HTTP transport that ignores the request's context, must not block Token()
 // beyond FetchTimeout: every caller gets a retryable error by then, and no
@@ -153,14 +170,7 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 	t.Run("signer blocks in Sign", func(t *testing.T) {
 		verifyNoLeaks(t)
 		p := newProvider(t, nil)
-		s := &hungSigner{Signer: testkey.RSA(t), release: make(chan struct{})}
-		var once atomic.Bool
-		release := func() {
-			if once.CompareAndSwap(false, true) {
-				close(s.release)
-			}
-		}
-		t.Cleanup(release)
+		s, release := newHungSigner(t)
 		for _, src := range []oauth2.TokenSource{
 			(&snapauth.B2BConfig{TokenURL: p.srv.URL + b2bPath, ClientKey: p.clientKey, PrivateKey: s, FetchTimeout: timeout}).TokenSource(ctx),
 		} {
@@ -169,14 +179,7 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 		cust := &snapauth.B2B2CConfig{TokenURL: p.srv.URL + b2b2cPath, ClientKey: p.clientKey, PrivateKey: testkey.RSA(t)}
 		linked, err := cust.Exchange(ctx, p.newAuthCode())
 		require.NoError(t, err)
-		s2 := &hungSigner{Signer: testkey.RSA(t), release: make(chan struct{})}
-		var once2 atomic.Bool
-		release2 := func() {
-			if once2.CompareAndSwap(false, true) {
-				close(s2.release)
-			}
-		}
-		t.Cleanup(release2)
+		s2, release2 := newHungSigner(t)
 		cust.PrivateKey, cust.FetchTimeout = s2, timeout
 		expired := *linked
 		expired.Expiry = time.Now().Add(-time.Minute)
@@ -186,13 +189,7 @@ func TestFetchTimeoutBoundsTheWait(t *testing.T) {
 		verifyNoLeaks(t)
 		p := newProvider(t, nil)
 		gate := make(chan struct{})
-		var once atomic.Bool
-		release := func() {
-			if once.CompareAndSwap(false, true) {
-				close(gate)
-			}
-		}
-		t.Cleanup(release)
+		release := closeOnce(t, gate)
 		var calls atomic.Int64
 		base := &http.Transport{}
 		t.Cleanup(base.CloseIdleConnections)

@@ -1,5 +1,16 @@
 package faulttest
 
+// This file is the suite's oracle: a strict SNAP provider that shares no
+// code with snapauth, on purpose, and must stay so. It recomputes every
+// signature from the received bytes with crypto/rsa and crypto/hmac alone
+// (its own string to sign, its own minification by json.Compact), and
+// imports nothing of snapauth but internal/testkey for the test key pair.
+// snaptest, by contrast, verifies with snapauth's own signer functions, so a
+// bug there (a wrong string to sign, a minifier that changes the body) would
+// pass snaptest and snapauth's tests alike; it cannot pass this provider.
+// Do not replace its checks with calls to snapauth or snaptest, however
+// alike the code looks; helpers shared within faulttest are fine.
+
 import (
 	"bytes"
 	"crypto"
@@ -38,7 +49,7 @@ const (
 )
 
 // provider is a strict SNAP provider written for this suite, independent of
-// snapauth's own code: it recomputes every signature from the bytes it
+// snapauth's own code (see the top of this file): it recomputes every signature from the bytes it
 // received with crypto/rsa and crypto/hmac, checks the timestamp skew, and
 // treats refresh tokens as rotating and single use. It counts what it saw.
 type provider struct {
@@ -143,15 +154,17 @@ func (p *provider) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// checkTimestamp parses X-TIMESTAMP in the standard layout and checks it is
-// within the skew of the provider's clock.
-func (p *provider) checkTimestamp(ts string) bool {
+// timestamp returns the request's X-TIMESTAMP if it is in the standard
+// layout and within the skew of the provider's clock; otherwise it answers
+// 401 (service svc) and returns false.
+func (p *provider) timestamp(w http.ResponseWriter, r *http.Request, svc string) (string, bool) {
+	ts := r.Header.Get("X-TIMESTAMP")
 	t, err := time.Parse(tsLayout, ts)
-	if err != nil || len(ts) != len(tsLayout) {
-		return false
+	if d := p.now().Sub(t); err != nil || len(ts) != len(tsLayout) || d > p.skew || d < -p.skew {
+		writeSNAP(w, 401, "401"+svc+"00", "Unauthorized. [Timestamp]")
+		return "", false
 	}
-	d := p.now().Sub(t)
-	return d <= p.skew && d >= -p.skew
+	return ts, true
 }
 
 func (p *provider) serveToken(w http.ResponseWriter, r *http.Request, body []byte, svc string) {
@@ -159,9 +172,8 @@ func (p *provider) serveToken(w http.ResponseWriter, r *http.Request, body []byt
 		writeSNAP(w, 400, "400"+svc+"01", "Invalid Field Format")
 		return
 	}
-	ts := r.Header.Get("X-TIMESTAMP")
-	if !p.checkTimestamp(ts) {
-		writeSNAP(w, 401, "401"+svc+"00", "Unauthorized. [Timestamp]")
+	ts, ok := p.timestamp(w, r, svc)
+	if !ok {
 		return
 	}
 	if r.Header.Get("X-CLIENT-KEY") != p.clientKey {
@@ -284,9 +296,8 @@ func (p *provider) serveService(w http.ResponseWriter, r *http.Request, body []b
 			return
 		}
 	}
-	ts := r.Header.Get("X-TIMESTAMP")
-	if !p.checkTimestamp(ts) {
-		writeSNAP(w, 401, "401"+svc+"00", "Unauthorized. [Timestamp]")
+	ts, ok := p.timestamp(w, r, svc)
+	if !ok {
 		return
 	}
 	if r.Header.Get("X-PARTNER-ID") != p.partnerID || r.Header.Get("CHANNEL-ID") != p.channelID {

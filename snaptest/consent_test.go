@@ -26,13 +26,12 @@ func noRedirects(srv *snaptest.Server) *http.Client {
 // openConsent GETs the consent page and returns the form's ticket.
 func openConsent(t *testing.T, srv *snaptest.Server, pageURL string) string {
 	t.Helper()
-	resp, err := srv.Client().Get(pageURL)
+	req, err := http.NewRequest(http.MethodGet, pageURL, nil)
 	require.NoError(t, err)
-	defer resp.Body.Close()
-	page, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(page))
-	assert.Equal(t, "text/html; charset=utf-8", resp.Header.Get("Content-Type"))
+	a := send(t, srv, req)
+	page := a.raw
+	require.Equal(t, http.StatusOK, a.status, string(page))
+	assert.Equal(t, "text/html; charset=utf-8", a.header.Get("Content-Type"))
 	assert.Contains(t, string(page), `id="approve"`)
 	assert.Contains(t, string(page), `id="deny"`)
 	m := ticketRE.FindSubmatch(page)

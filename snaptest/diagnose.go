@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/bearer"
 )
 
 // This file explains a rejection for the inspector: which header and which
@@ -192,7 +193,7 @@ func (x *exchange) serviceVariants() []variant {
 	endpoint := x.rec.EndpointURL
 	token := ""
 	if x.rec.SignatureMode == "symmetric" {
-		token, _ = bearer(x.r.Header.Get("Authorization"))
+		token, _ = bearer.Token(x.r.Header.Get("Authorization"))
 	}
 	bodyHash := hash(x.rec.Canonical)
 	ts := x.r.Header.Get("X-TIMESTAMP")

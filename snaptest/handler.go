@@ -234,12 +234,16 @@ func (x *exchange) finish() {
 
 // checkContentType requires Content-Type: application/json (parameters
 // such as charset allowed).
-func (x *exchange) checkContentType() *snapErr {
+func (x *exchange) checkContentType() *snapErr { return x.checkMediaType("application/json") }
+
+// checkMediaType requires a Content-Type of media type want (parameters
+// such as charset allowed).
+func (x *exchange) checkMediaType(want string) *snapErr {
 	ct := x.r.Header.Get("Content-Type")
 	if ct == "" {
 		return missingField(ReasonContentType, "Content-Type")
 	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/json" {
+	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != want {
 		return invalidFormat(ReasonContentType, "Content-Type")
 	}
 	return nil
@@ -305,14 +309,4 @@ func (x *exchange) serviceStringToSign(canonical []byte, accessToken string) str
 	}
 	parts = append(parts, hex.EncodeToString(sum[:]), x.r.Header.Get("X-TIMESTAMP"))
 	return strings.Join(parts, ":")
-}
-
-// bearer returns the token of an "Authorization: Bearer <token>" value.
-func bearer(v string) (string, bool) {
-	scheme, tok, ok := strings.Cut(strings.TrimSpace(v), " ")
-	tok = strings.TrimSpace(tok)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" {
-		return "", false
-	}
-	return tok, true
 }

@@ -1,6 +1,7 @@
 package snaptest_test
 
 import (
+	"cmp"
 	"crypto/rsa"
 	"encoding/json"
 	"io"
@@ -37,22 +38,13 @@ type tokenCall struct {
 
 func (c tokenCall) request(t testing.TB, srv *snaptest.Server, url string) *http.Request {
 	t.Helper()
-	if c.clientKey == "" {
-		c.clientKey = srv.ClientKey
-	}
-	if c.signKey == "" {
-		c.signKey = c.clientKey
-	}
-	if c.key == nil {
-		c.key = srv.PrivateKey
-	}
+	c.clientKey = cmp.Or(c.clientKey, srv.ClientKey)
+	c.signKey = cmp.Or(c.signKey, c.clientKey)
+	c.key = cmp.Or(c.key, srv.PrivateKey)
 	if c.at.IsZero() {
 		c.at = time.Now()
 	}
-	ts := c.timestamp
-	if ts == "" {
-		ts = c.provider.Timestamp(c.at)
-	}
+	ts := cmp.Or(c.timestamp, c.provider.Timestamp(c.at))
 	sig, err := snapauth.SignAsymmetric(c.key, snapauth.TokenStringToSign(c.signKey, ts))
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(c.body))
@@ -96,27 +88,15 @@ type serviceCall struct {
 
 func (c serviceCall) request(t testing.TB, srv *snaptest.Server) *http.Request {
 	t.Helper()
-	if c.method == "" {
-		c.method = http.MethodPost
-	}
-	if c.path == "" {
-		c.path = "/v1.0/transfer-va/inquiry"
-	}
-	if c.secret == "" {
-		c.secret = srv.ClientSecret
-	}
-	if c.key == nil {
-		c.key = srv.PrivateKey
-	}
+	c.method = cmp.Or(c.method, http.MethodPost)
+	c.path = cmp.Or(c.path, "/v1.0/transfer-va/inquiry")
+	c.secret = cmp.Or(c.secret, srv.ClientSecret)
+	c.key = cmp.Or(c.key, srv.PrivateKey)
 	if c.at.IsZero() {
 		c.at = time.Now()
 	}
-	if c.externalID == "" {
-		c.externalID = nextExternalID()
-	}
-	if c.partnerID == "" {
-		c.partnerID = srv.PartnerID
-	}
+	c.externalID = cmp.Or(c.externalID, nextExternalID())
+	c.partnerID = cmp.Or(c.partnerID, srv.PartnerID)
 	send := c.body
 	if c.sendBody != nil {
 		send = *c.sendBody
@@ -156,6 +136,17 @@ func (c serviceCall) request(t testing.TB, srv *snaptest.Server) *http.Request {
 		c.edit(req)
 	}
 	return req
+}
+
+// requestCase is a case of a table test: the server made with opts answers
+// the request req makes with status and SNAP code, and records reason.
+type requestCase struct {
+	name   string
+	opts   []snaptest.Option
+	req    func(testing.TB, *snaptest.Server) *http.Request
+	status int
+	code   string
+	reason snaptest.Reason
 }
 
 // answer is a decoded SNAP answer.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/snapauth/snapauth/internal/bearer"
 )
 
 // InspectorPath is where a server made WithInspector serves its inspector
@@ -96,7 +98,7 @@ func (x *exchange) inspect() {
 	}
 	slices.SortFunc(in.Header, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	in.StringToSign = x.rec.StringToSign
-	if tok, ok := bearer(h.Get("Authorization")); ok {
+	if tok, ok := bearer.Token(h.Get("Authorization")); ok {
 		in.StringToSign = strings.ReplaceAll(in.StringToSign, ":"+tok+":", ":"+maskToken(tok)+":")
 	}
 	l := &x.s.insp

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/snapauth/snapauth/internal/bearer"
 )
 
 // FuzzInspector sends arbitrary requests (path, headers, body) through a
@@ -46,7 +48,7 @@ func FuzzInspector(f *testing.F) {
 		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil || len(got) != 1 {
 			t.Fatalf("the feed is not the one request as JSON: %v %s", err, w.Body.Bytes())
 		}
-		if tok, ok := bearer(auth); ok && len(tok) > 12 && bytes.Contains(w.Body.Bytes(), []byte(tok)) && json.Valid([]byte(`"`+tok+`"`)) {
+		if tok, ok := bearer.Token(auth); ok && len(tok) > 12 && bytes.Contains(w.Body.Bytes(), []byte(tok)) && json.Valid([]byte(`"`+tok+`"`)) {
 			t.Fatalf("the feed shows the token %q", tok)
 		}
 	})

@@ -2,7 +2,7 @@ package snaptest
 
 import (
 	"encoding/json"
-	"mime"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,17 +62,10 @@ func (x *exchange) tokenBodyFields() (map[string]json.RawMessage, *snapErr) {
 // checkTokenContentType requires the Content-Type of the provider's
 // TokenBody style: application/json, or a form for TokenBodyForm.
 func (x *exchange) checkTokenContentType() *snapErr {
-	if x.cfg.provider.TokenBody != snapauth.TokenBodyForm {
-		return x.checkContentType()
+	if x.cfg.provider.TokenBody == snapauth.TokenBodyForm {
+		return x.checkMediaType("application/x-www-form-urlencoded")
 	}
-	ct := x.r.Header.Get("Content-Type")
-	if ct == "" {
-		return missingField(ReasonContentType, "Content-Type")
-	}
-	if mt, _, err := mime.ParseMediaType(ct); err != nil || mt != "application/x-www-form-urlencoded" {
-		return invalidFormat(ReasonContentType, "Content-Type")
-	}
-	return nil
+	return x.checkContentType()
 }
 
 var snakeNames = map[string]string{"grant_type": "grantType", "auth_code": "authCode", "refresh_token": "refreshToken"}
@@ -87,24 +80,27 @@ func (x *exchange) checkTokenHeaders() *snapErr {
 // CHANNEL-ID with the partner's values, ORIGIN present.
 func (x *exchange) checkExtraHeaders(set snapauth.HeaderSet) *snapErr {
 	h := x.r.Header
-	if set&snapauth.HeaderPartnerID != 0 {
-		switch v := h.Get("X-PARTNER-ID"); {
-		case v == "":
-			return missingField(ReasonMissingHeader, "X-PARTNER-ID")
-		case v != x.creds.PartnerID:
-			return unauthorized(ReasonPartnerID, "X-PARTNER-ID")
-		}
+	if e := headerValue(set&snapauth.HeaderPartnerID != 0, h, "X-PARTNER-ID", x.creds.PartnerID, unauthorized, ReasonPartnerID); e != nil {
+		return e
 	}
-	if set&snapauth.HeaderChannelID != 0 {
-		switch v := h.Get("CHANNEL-ID"); {
-		case v == "":
-			return missingField(ReasonMissingHeader, "CHANNEL-ID")
-		case v != x.creds.ChannelID:
-			return invalidFormat(ReasonChannelID, "CHANNEL-ID")
-		}
+	if e := headerValue(set&snapauth.HeaderChannelID != 0, h, "CHANNEL-ID", x.creds.ChannelID, invalidFormat, ReasonChannelID); e != nil {
+		return e
 	}
 	if set&snapauth.HeaderOrigin != 0 && strings.TrimSpace(h.Get("ORIGIN")) == "" {
 		return missingField(ReasonMissingHeader, "ORIGIN")
+	}
+	return nil
+}
+
+// headerValue, when required, requires header name of h to hold want: an
+// empty one is a missing field, another value is wrong(reason, name).
+func headerValue(required bool, h http.Header, name, want string, wrong func(Reason, string) *snapErr, reason Reason) *snapErr {
+	switch v := h.Get(name); {
+	case !required:
+	case v == "":
+		return missingField(ReasonMissingHeader, name)
+	case v != want:
+		return wrong(reason, name)
 	}
 	return nil
 }
@@ -135,12 +131,9 @@ func (x *exchange) refreshAuthCode(fields map[string]json.RawMessage) (string, *
 	if !x.cfg.provider.AuthCodeOnRefresh {
 		return "", nil
 	}
-	code, _, e := stringField(fields, "authCode")
+	code, e := requiredString(fields, "authCode", ReasonBody)
 	if e != nil {
 		return "", e
-	}
-	if code == "" {
-		return "", missingField(ReasonBody, "authCode")
 	}
 	return code, nil
 }

@@ -42,14 +42,7 @@ func TestProfileRejections(t *testing.T) {
 		}
 	}
 	form := snapauth.Provider{Name: "form", TokenBody: snapauth.TokenBodyForm}
-	tests := []struct {
-		name   string
-		opts   []snaptest.Option
-		req    func(testing.TB, *snaptest.Server) *http.Request
-		status int
-		code   string
-		reason snaptest.Reason
-	}{
+	tests := []requestCase{
 		{"finnet 32-digit external id", finnet, svc(func(c *serviceCall) { c.externalID = strings.Repeat("7", 32) }), 200, "2004700", snaptest.ReasonNone},
 		{"finnet 33-digit external id", finnet, svc(func(c *serviceCall) { c.externalID = strings.Repeat("7", 33) }), 400, "4004701", snaptest.ReasonExternalIDFormat},
 		{"standard 36-digit external id", nil, svc(func(c *serviceCall) { c.externalID = strings.Repeat("7", 36) }), 200, "2004700", snaptest.ReasonNone},

@@ -56,14 +56,7 @@ func TestRejections(t *testing.T) {
 		return code
 	}
 
-	tests := []struct {
-		name   string
-		opts   []snaptest.Option
-		req    func(testing.TB, *snaptest.Server) *http.Request
-		status int
-		code   string
-		reason snaptest.Reason
-	}{
+	tests := []requestCase{
 		// B2B token endpoint.
 		{"b2b signed with another key", nil, b2b(tokenCall{key: testkey.Other(t)}), 401, "4017300", snaptest.ReasonSignature},
 		{"b2b signature over another client key", nil, b2b(tokenCall{signKey: "someone-else"}), 401, "4017300", snaptest.ReasonSignature},
@@ -206,14 +199,7 @@ func TestRejections(t *testing.T) {
 		}, 404, "4044700", snaptest.ReasonNotFound},
 	}
 	for _, h := range []string{"X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"} {
-		tests = append(tests, struct {
-			name   string
-			opts   []snaptest.Option
-			req    func(testing.TB, *snaptest.Server) *http.Request
-			status int
-			code   string
-			reason snaptest.Reason
-		}{"service missing " + h, nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
+		tests = append(tests, requestCase{"service missing " + h, nil, svc(func(_ testing.TB, _ *snaptest.Server, c *serviceCall) {
 			c.edit = func(r *http.Request) { r.Header.Del(h) }
 		}), 400, "4004702", snaptest.ReasonMissingHeader})
 	}

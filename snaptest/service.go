@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/snapauth/snapauth"
+	"github.com/snapauth/snapauth/internal/bearer"
 	"github.com/snapauth/snapauth/internal/canonjson"
 )
 
@@ -102,7 +103,7 @@ func (x *exchange) checkService(path string) (*Echo, *snapErr) {
 		if h.Get("Authorization") == "" {
 			return nil, &snapErr{http.StatusUnauthorized, "03", "Token Not Found (B2B)", ReasonTokenMissing}
 		}
-		tok, ok := bearer(h.Get("Authorization"))
+		tok, ok := bearer.Token(h.Get("Authorization"))
 		if ok {
 			x.s.mu.Lock()
 			_, ok = x.s.liveTokenLocked(tok, kindB2B)
@@ -118,7 +119,7 @@ func (x *exchange) checkService(path string) (*Echo, *snapErr) {
 		if v == "" {
 			return nil, &snapErr{http.StatusUnauthorized, "04", "Customer Token Not Found", ReasonCustomerTokenMissing}
 		}
-		tok, ok := bearer(v)
+		tok, ok := bearer.Token(v)
 		var info *tokenInfo
 		if ok {
 			x.s.mu.Lock()

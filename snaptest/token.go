@@ -52,17 +52,27 @@ func stringField(fields map[string]json.RawMessage, name string) (v string, pres
 	return v, true, nil
 }
 
+// requiredString is stringField for a mandatory field: absent, null and ""
+// are a missing field. Its errors carry reason.
+func requiredString(fields map[string]json.RawMessage, name string, reason Reason) (string, *snapErr) {
+	v, _, e := stringField(fields, name)
+	if e != nil {
+		e.reason = reason
+		return "", e
+	}
+	if v == "" {
+		return "", missingField(reason, name)
+	}
+	return v, nil
+}
+
 // grantType returns the body's grantType, which must be one of the
 // standard grants given, spelled the provider's way. It returns the
 // standard spelling.
 func (x *exchange) grantType(fields map[string]json.RawMessage, grants ...string) (string, *snapErr) {
-	got, _, e := stringField(fields, "grantType")
+	got, e := requiredString(fields, "grantType", ReasonGrantType)
 	if e != nil {
-		e.reason = ReasonGrantType
 		return "", e
-	}
-	if got == "" {
-		return "", missingField(ReasonGrantType, "grantType")
 	}
 	for _, g := range grants {
 		if got == x.cfg.provider.GrantType(g) {
@@ -149,12 +159,9 @@ func invalidGrant(reason Reason, detail string) *snapErr {
 
 // redeemAuthCode consumes a single-use authCode and starts a token family.
 func (x *exchange) redeemAuthCode(fields map[string]json.RawMessage) (family int, customer string, e *snapErr) {
-	code, _, e := stringField(fields, "authCode")
+	code, e := requiredString(fields, "authCode", ReasonBody)
 	if e != nil {
 		return 0, "", e
-	}
-	if code == "" {
-		return 0, "", missingField(ReasonBody, "authCode")
 	}
 	s := x.s
 	s.mu.Lock()
@@ -179,12 +186,9 @@ func (x *exchange) redeemAuthCode(fields map[string]json.RawMessage) (family int
 // redeemRefreshToken consumes a single-use refresh token. Reusing one is
 // rejected and, with WithRevokeOnRefreshReuse, revokes its family.
 func (x *exchange) redeemRefreshToken(fields map[string]json.RawMessage) (family int, customer string, e *snapErr) {
-	rt, _, e := stringField(fields, "refreshToken")
+	rt, e := requiredString(fields, "refreshToken", ReasonBody)
 	if e != nil {
 		return 0, "", e
-	}
-	if rt == "" {
-		return 0, "", missingField(ReasonBody, "refreshToken")
 	}
 	authCode, e := x.refreshAuthCode(fields)
 	if e != nil {

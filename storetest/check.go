@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,16 @@ func noError(t *testing.T, err error, format string, args ...any) {
 	if err != nil {
 		t.Fatalf("%s: %v", fmt.Sprintf(format, args...), err)
 	}
+}
+
+// requireLoads ends the test unless s loads under key a token the same as
+// want, and returns that token; what follows "Load(key)" in a failure.
+func requireLoads(t *testing.T, ctx context.Context, s snapauth.TokenStore, key string, want *oauth2.Token, what string) *oauth2.Token {
+	t.Helper()
+	got, err := s.Load(ctx, key)
+	noError(t, err, "Load(%q)%s", key, what)
+	requireSameToken(t, key, want, got)
+	return got
 }
 
 // isError ends the test unless errors.Is(err, target).

@@ -119,9 +119,7 @@ func testRoundTrip(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	want := fullToken("round-trip")
 	noError(t, s.Save(ctx, "merchant-1", want), "Save(%q)", "merchant-1")
-	got, err := s.Load(ctx, "merchant-1")
-	noError(t, err, "Load(%q)", "merchant-1")
-	requireSameToken(t, "merchant-1", want, got)
+	got := requireLoads(t, ctx, s, "merchant-1", want, "")
 	sameSecret(t, "merchant-1", "RefreshToken", "refresh-round-trip-"+strings.Repeat("r", 3000), got.RefreshToken)
 	// The values as the token sources read them.
 	sameValue(t, "merchant-1", "extra refreshTokenExpiryTime", "2031-05-05T06:07:08+07:00", got.Extra("refreshTokenExpiryTime"))
@@ -158,9 +156,7 @@ func testMinimal(t *testing.T, s snapauth.TokenStore) {
 	ctx := testContext(t)
 	want := &oauth2.Token{AccessToken: "only-an-access-token"}
 	noError(t, s.Save(ctx, "k", want), "Save(%q)", "k")
-	got, err := s.Load(ctx, "k")
-	noError(t, err, "Load(%q)", "k")
-	requireSameToken(t, "k", want, got)
+	got := requireLoads(t, ctx, s, "k", want, "")
 	if !got.Expiry.IsZero() {
 		t.Fatalf("Load(%q): Expiry %s, want the zero time", "k", got.Expiry)
 	}
@@ -171,9 +167,7 @@ func testMinimal(t *testing.T, s snapauth.TokenStore) {
 	// A token with only a refresh token (seeded for a refresh) is kept too.
 	want = &oauth2.Token{RefreshToken: "only-a-refresh-token", Expiry: time.Unix(1, 0)}
 	noError(t, s.Save(ctx, "r", want), "Save(%q)", "r")
-	got, err = s.Load(ctx, "r")
-	noError(t, err, "Load(%q)", "r")
-	requireSameToken(t, "r", want, got)
+	requireLoads(t, ctx, s, "r", want, "")
 }
 
 func testAbsent(t *testing.T, s snapauth.TokenStore) {
@@ -193,14 +187,10 @@ func testOverwrite(t *testing.T, s snapauth.TokenStore) {
 	noError(t, s.Save(ctx, "k", fullToken("first")), "Save(%q) of the first token", "k")
 	second := &oauth2.Token{AccessToken: "second", TokenType: "Bearer", Expiry: time.Now().Add(time.Hour)}
 	noError(t, s.Save(ctx, "k", second), "Save(%q) of the second token", "k")
-	got, err := s.Load(ctx, "k")
-	noError(t, err, "Load(%q)", "k")
-	requireSameToken(t, "k", second, got) // no refresh token nor extra of the first survives
+	requireLoads(t, ctx, s, "k", second, "") // no refresh token nor extra of the first survives
 	third := fullToken("third")
 	noError(t, s.Save(ctx, "k", third), "Save(%q) of the third token", "k")
-	got, err = s.Load(ctx, "k")
-	noError(t, err, "Load(%q)", "k")
-	requireSameToken(t, "k", third, got)
+	requireLoads(t, ctx, s, "k", third, "")
 }
 
 func testIndependent(t *testing.T, s snapauth.TokenStore) {
@@ -208,17 +198,11 @@ func testIndependent(t *testing.T, s snapauth.TokenStore) {
 	a, b := fullToken("a"), fullToken("b")
 	noError(t, s.Save(ctx, "a", a), "Save(%q)", "a")
 	noError(t, s.Save(ctx, "b", b), "Save(%q)", "b")
-	got, err := s.Load(ctx, "a")
-	noError(t, err, "Load(%q)", "a")
-	requireSameToken(t, "a", a, got)
-	got, err = s.Load(ctx, "b")
-	noError(t, err, "Load(%q)", "b")
-	requireSameToken(t, "b", b, got)
+	requireLoads(t, ctx, s, "a", a, "")
+	requireLoads(t, ctx, s, "b", b, "")
 	a2 := &oauth2.Token{AccessToken: "a2"}
 	noError(t, s.Save(ctx, "a", a2), "Save(%q) of a second token", "a")
-	got, err = s.Load(ctx, "b")
-	noError(t, err, "Load(%q) after a Save of key \"a\"", "b")
-	requireSameToken(t, "b", b, got)
+	requireLoads(t, ctx, s, "b", b, ` after a Save of key "a"`)
 }
 
 // OddKeys are the keys Run tries, each of which must be stored apart from

@@ -186,12 +186,7 @@ func (f *flagSet) privateKey(flagName, path string) (*rsa.PrivateKey, error) {
 			return nil, err
 		}
 	}
-	key, err := snapauth.ParsePrivateKey(data)
-	if err != nil {
-		// ParsePrivateKey never puts key material in its errors.
-		return nil, usageErrorf("%s: %s %q: %s", f.cmd, f.source(flagName), path, errText(err))
-	}
-	return key, nil
+	return parseKeyFlag(f, flagName, path, data, snapauth.ParsePrivateKey)
 }
 
 // publicKey reads and parses the public key file named by a flag.
@@ -200,9 +195,16 @@ func (f *flagSet) publicKey(flagName, path string) (*rsa.PublicKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	key, err := snapauth.ParsePublicKey(data)
+	return parseKeyFlag(f, flagName, path, data, snapauth.ParsePublicKey)
+}
+
+// parseKeyFlag parses with parse the key data read from path for a flag.
+// The parsers never put key material in their errors.
+func parseKeyFlag[K any](f *flagSet, flagName, path string, data []byte, parse func([]byte) (K, error)) (K, error) {
+	key, err := parse(data)
 	if err != nil {
-		return nil, usageErrorf("%s: %s %q: %s", f.cmd, f.source(flagName), path, errText(err))
+		var none K
+		return none, usageErrorf("%s: %s %q: %s", f.cmd, f.source(flagName), path, errText(err))
 	}
 	return key, nil
 }

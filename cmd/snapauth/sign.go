@@ -91,6 +91,22 @@ func (s *signFlags) resolveTimestamp(f *flagSet, p snapauth.Provider, stderr io.
 	return s.timestamp, nil
 }
 
+// keys returns the keys of the asymmetric signature: --private-key, if
+// given, signs, and with --verify the verifyKey checks.
+func (s *signFlags) keys(f *flagSet) (priv *rsa.PrivateKey, pub *rsa.PublicKey, err error) {
+	if s.privateKey != "" {
+		if priv, err = f.privateKey("private-key", s.privateKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	if s.verify != "" {
+		if pub, err = s.verifyKey(f, priv); err != nil {
+			return nil, nil, err
+		}
+	}
+	return priv, pub, nil
+}
+
 // verifyKey returns the key that checks an asymmetric signature: --public-key,
 // else the public half of the private key.
 func (s *signFlags) verifyKey(f *flagSet, priv *rsa.PrivateKey) (*rsa.PublicKey, error) {
@@ -106,6 +122,18 @@ func (s *signFlags) verifyKey(f *flagSet, priv *rsa.PrivateKey) (*rsa.PublicKey,
 // printField writes one labelled line of sign's output.
 func printField(w io.Writer, label, value string) {
 	fmt.Fprintf(w, "%-16s %s\n", label+":", value)
+}
+
+// printAsymmetric signs sts with priv and prints the signature; cmd names
+// the command in its error.
+func printAsymmetric(c *cli, cmd string, priv *rsa.PrivateKey, sts string) error {
+	sig, err := snapauth.SignAsymmetric(priv, sts)
+	if err != nil {
+		return failf("%s: %s", cmd, errText(err))
+	}
+	printField(c.stdout, "algorithm", "SHA256withRSA (RSASSA-PKCS1-v1_5, SHA-256), base64")
+	printField(c.stdout, "signature", sig)
+	return nil
 }
 
 // verdict prints the result of --verify and returns the command's error.
@@ -137,17 +165,9 @@ func signToken(c *cli, args []string) error {
 	if err != nil {
 		return err
 	}
-	var priv *rsa.PrivateKey
-	if s.privateKey != "" {
-		if priv, err = f.privateKey("private-key", s.privateKey); err != nil {
-			return err
-		}
-	}
-	var pub *rsa.PublicKey
-	if s.verify != "" {
-		if pub, err = s.verifyKey(f, priv); err != nil {
-			return err
-		}
+	priv, pub, err := s.keys(f)
+	if err != nil {
+		return err
 	}
 	ts, err := s.resolveTimestamp(f, p, c.stderr)
 	if err != nil {
@@ -159,12 +179,9 @@ func signToken(c *cli, args []string) error {
 	printField(c.stdout, "timestamp", ts)
 	printField(c.stdout, "string to sign", sts)
 	if priv != nil {
-		sig, err := snapauth.SignAsymmetric(priv, sts)
-		if err != nil {
-			return failf("sign token: %s", errText(err))
+		if err := printAsymmetric(c, "sign token", priv, sts); err != nil {
+			return err
 		}
-		printField(c.stdout, "algorithm", "SHA256withRSA (RSASSA-PKCS1-v1_5, SHA-256), base64")
-		printField(c.stdout, "signature", sig)
 	}
 	if s.verify == "" {
 		return nil
@@ -217,15 +234,8 @@ func signService(c *cli, args []string) error {
 	var priv *rsa.PrivateKey
 	var pub *rsa.PublicKey
 	if !symmetric {
-		if s.privateKey != "" {
-			if priv, err = f.privateKey("private-key", s.privateKey); err != nil {
-				return err
-			}
-		}
-		if s.verify != "" {
-			if pub, err = s.verifyKey(f, priv); err != nil {
-				return err
-			}
+		if priv, pub, err = s.keys(f); err != nil {
+			return err
 		}
 	}
 	body, err := f.body("data", data)
@@ -260,12 +270,9 @@ func signService(c *cli, args []string) error {
 		printField(c.stdout, "algorithm", "HMAC-SHA512 keyed with the client secret, base64")
 		printField(c.stdout, "signature", snapauth.SignSymmetric(secret, sts))
 	case priv != nil:
-		sig, err := snapauth.SignAsymmetric(priv, sts)
-		if err != nil {
-			return failf("sign service: %s", errText(err))
+		if err := printAsymmetric(c, "sign service", priv, sts); err != nil {
+			return err
 		}
-		printField(c.stdout, "algorithm", "SHA256withRSA (RSASSA-PKCS1-v1_5, SHA-256), base64")
-		printField(c.stdout, "signature", sig)
 	}
 	if s.verify == "" {
 		return nil
