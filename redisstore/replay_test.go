@@ -22,6 +22,7 @@ import (
 	"github.com/snapauth/snapauth"
 	"github.com/snapauth/snapauth/internal/testkey"
 	"github.com/snapauth/snapauth/redisstore"
+	"github.com/snapauth/snapauth/storetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -103,26 +104,24 @@ func TestReplayFleet(t *testing.T) {
 	assert.LessOrEqual(t, ttl, 24*time.Hour+snapauth.DefaultSkew)
 }
 
-func TestStoreSeen(t *testing.T) {
+func TestReplayConformance(t *testing.T) {
+	storetest.RunReplay(t, func(t *testing.T) snapauth.ReplayStore { return newStore(t) })
+}
+
+// TestStoreSeenKeys: a replay record lives under its own key, beside a
+// token and a lock of the same name, and a dead Redis is an error, never
+// a fresh request.
+func TestStoreSeenKeys(t *testing.T) {
 	s := newStore(t)
 	ctx := t.Context()
 	seen, err := s.Seen(ctx, "partner\x00day\x00id", time.Minute)
 	require.NoError(t, err)
 	assert.False(t, seen)
-	seen, err = s.Seen(ctx, "partner\x00day\x00id", time.Minute)
-	require.NoError(t, err)
-	assert.True(t, seen)
-	seen, err = s.Seen(ctx, "partner\x00day\x00other", time.Minute)
-	require.NoError(t, err)
-	assert.False(t, seen)
-
-	// A record does not disturb a token stored under the same key.
 	_, err = s.Load(ctx, "partner\x00day\x00id")
 	assert.ErrorIs(t, err, snapauth.ErrNoToken)
 	assert.NotEqual(t, s.TokenKey("k"), s.ReplayKey("k"))
 	assert.NotEqual(t, s.LockKey("k"), s.ReplayKey("k"))
 
-	// A dead Redis is an error, never a fresh request.
 	dead := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", MaxRetries: -1, DialTimeout: time.Second})
 	defer dead.Close()
 	_, err = redisstore.New(dead).Seen(ctx, "k", time.Minute)

@@ -1,5 +1,6 @@
-// Package storetest is the conformance test of snapauth.TokenStore: every
-// store of snapauth runs it, and so should a store of your own.
+// Package storetest is the conformance test of snapauth.TokenStore (Run)
+// and of snapauth.ReplayStore (RunReplay): every store of snapauth runs
+// them, and so should a store of your own.
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) snapauth.TokenStore {
