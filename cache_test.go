@@ -258,10 +258,11 @@ func TestCacheInvalidate(t *testing.T) {
 // would fail the test); released, the renewal's token is served to all.
 // BenchmarkRenewal measures how long they wait.
 func TestCacheRenewalServesValidToken(t *testing.T) {
-	release := make(chan struct{})
+	release, started := make(chan struct{}), make(chan struct{}, 16)
 	var fetches atomic.Int64
 	fetch := func(ctx context.Context, _ *oauth2.Token, _ string) (*oauth2.Token, error) {
 		n := fetches.Add(1)
+		started <- struct{}{}
 		select {
 		case <-release:
 		case <-ctx.Done():
@@ -289,6 +290,11 @@ func TestCacheRenewalServesValidToken(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatal("a caller waited for the held renewal")
 		}
+	}
+	select { // the renewal runs on its own goroutine: wait until it is held
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no renewal started")
 	}
 	require.EqualValues(t, 1, fetches.Load(), "one renewal for all callers")
 	close(release)
