@@ -23,6 +23,12 @@ func NewExternalID() string {
 
 func newExternalID(now time.Time) string {
 	var id [36]byte
+	putExternalID(&id, now)
+	return string(id[:])
+}
+
+// putExternalID writes NewExternalID's digits for the time now into id.
+func putExternalID(id *[36]byte, now time.Time) {
 	ms := now.UnixMilli() % 1e13
 	if ms < 0 {
 		ms = 0
@@ -35,7 +41,6 @@ func newExternalID(now time.Time) string {
 	putDigits(id[21:29], r.Uint64()%1e8)
 	putDigits(id[29:36], r.Uint64()%1e7)
 	idRandom.Put(r)
-	return string(id[:])
 }
 
 // idRandom holds ChaCha8 generators for newExternalID, one per concurrent
@@ -46,10 +51,21 @@ var idRandom = sync.Pool{New: func() any {
 	return rand.NewChaCha8(seed)
 }}
 
-// putDigits writes v into dst as len(dst) decimal digits, zero-padded.
+// putDigits writes v into dst as len(dst) decimal digits, zero-padded,
+// two at a time.
 func putDigits(dst []byte, v uint64) {
-	for i := len(dst) - 1; i >= 0; i-- {
-		dst[i] = byte('0' + v%10)
-		v /= 10
+	i := len(dst)
+	for ; i >= 2; i -= 2 {
+		d := v % 100 * 2
+		dst[i-2], dst[i-1] = digitPairs[d], digitPairs[d+1]
+		v /= 100
+	}
+	if i == 1 {
+		dst[0] = byte('0' + v%10)
 	}
 }
+
+// digitPairs holds "00" to "99", each pair at twice its value.
+const digitPairs = "00010203040506070809" + "10111213141516171819" + "20212223242526272829" +
+	"30313233343536373839" + "40414243444546474849" + "50515253545556575859" + "60616263646566676869" +
+	"70717273747576777879" + "80818283848586878889" + "90919293949596979899"

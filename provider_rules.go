@@ -175,14 +175,19 @@ func layoutReadable(layout string) bool {
 
 // newExternalID makes an X-EXTERNAL-ID in the provider's format.
 func (p Provider) newExternalID(now time.Time) string {
+	var id [36]byte
+	return string(id[:p.putExternalID(&id, now)])
+}
+
+// putExternalID writes an X-EXTERNAL-ID in the provider's format into id
+// and returns its length.
+func (p Provider) putExternalID(id *[36]byte, now time.Time) int {
 	if p.ExternalIDAlphabet == ExternalIDUUID {
-		return newUUID()
+		putUUID(id)
+		return len(id)
 	}
-	id := newExternalID(now)
-	if n := p.externalIDLength(); n < len(id) {
-		return id[:n] // the time digits lead; the random tail is cut
-	}
-	return id
+	putExternalID(id, now)
+	return min(p.externalIDLength(), len(id)) // the time digits lead; the random tail is cut
 }
 
 // checkExternalID reports whether id follows the provider's X-EXTERNAL-ID
@@ -208,13 +213,12 @@ func (p Provider) checkExternalID(id string) error {
 	return nil
 }
 
-// newUUID returns a random version 4 UUID in its 36-character form.
-func newUUID() string {
+// putUUID writes a random version 4 UUID in its 36-character form into s.
+func putUUID(s *[36]byte) {
 	var b [16]byte
 	rand.Read(b[:]) // never fails
 	b[6] = b[6]&0x0f | 0x40
 	b[8] = b[8]&0x3f | 0x80
-	var s [36]byte
 	hex.Encode(s[0:8], b[0:4])
 	s[8] = '-'
 	hex.Encode(s[9:13], b[4:6])
@@ -224,5 +228,4 @@ func newUUID() string {
 	hex.Encode(s[19:23], b[8:10])
 	s[23] = '-'
 	hex.Encode(s[24:36], b[10:16])
-	return string(s[:])
 }

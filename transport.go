@@ -207,7 +207,7 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	now := t.now() // one clock read for the first attempt's X-TIMESTAMP and the ID
 	a.externalID = externalID
 	if generateID {
-		a.externalID = t.Provider.newExternalID(now)
+		a.newID = t.Provider.putExternalID(&a.idBuf, now) // made a string with the other headers
 	}
 
 	resp, err := t.send(req, &a, tok, now)
@@ -232,6 +232,11 @@ type attempt struct {
 	bodySum          [sha256.Size]byte
 	customer         string // Authorization-Customer value, "" when none
 	externalID       string // generated X-EXTERNAL-ID, "" when the caller set one
+	// idBuf[:newID] is the X-EXTERNAL-ID the transport made, until send
+	// turns it into externalID (with the other header values, in one
+	// allocation) for this and any later attempt.
+	idBuf [36]byte
+	newID int
 }
 
 // outgoing is the signed copy of a request, with its body reader and the
@@ -261,7 +266,12 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token, now t
 	o.req = *req
 	r2 := &o.req
 	v := &o.vals
-	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = headerStrings(ts, sig, tok != nil, access)
+	var vals headerValues
+	vals, a.newID = headerStrings(ts, sig, tok != nil, access, a.idBuf[:a.newID]), 0
+	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = vals.timestamp, vals.signature, vals.bearer
+	if vals.externalID != "" {
+		a.externalID = vals.externalID
+	}
 	v[slotCustomer] = a.customer
 	v[slotPartnerID] = t.PartnerID
 	v[slotExternalID] = a.externalID

@@ -119,11 +119,17 @@ func hasValue(h http.Header, ck string) bool {
 	return false
 }
 
-// headerStrings returns the X-TIMESTAMP, X-SIGNATURE and (when withBearer)
-// Authorization values, made in one allocation.
-func headerStrings(ts, sig []byte, withBearer bool, access string) (tsv, sigv, bearer string) {
+// headerValues are the values of the headers made for each attempt.
+type headerValues struct {
+	timestamp, signature, bearer, externalID string
+}
+
+// headerStrings returns the X-TIMESTAMP and X-SIGNATURE values, the
+// Authorization value when withBearer, and id as the X-EXTERNAL-ID value
+// (empty when id is), made in one allocation.
+func headerStrings(ts, sig []byte, withBearer bool, access string, id []byte) headerValues {
 	const prefix = "Bearer "
-	n := len(ts) + len(sig)
+	n := len(ts) + len(sig) + len(id)
 	if withBearer {
 		n += len(prefix) + len(access)
 	}
@@ -131,10 +137,17 @@ func headerStrings(ts, sig []byte, withBearer bool, access string) (tsv, sigv, b
 	b.Grow(n)
 	b.Write(ts)
 	b.Write(sig)
+	b.Write(id)
 	if withBearer {
 		b.WriteString(prefix)
 		b.WriteString(access)
 	}
 	all := b.String()
-	return all[:len(ts)], all[len(ts) : len(ts)+len(sig)], all[len(ts)+len(sig):]
+	ends := [...]int{len(ts), len(ts) + len(sig), len(ts) + len(sig) + len(id)}
+	return headerValues{
+		timestamp:  all[:ends[0]],
+		signature:  all[ends[0]:ends[1]],
+		externalID: all[ends[1]:ends[2]],
+		bearer:     all[ends[2]:],
+	}
 }
