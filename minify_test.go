@@ -155,25 +155,3 @@ func TestMinifyKeepsNumbersVerbatim(t *testing.T) {
 		assert.Equal(t, `{"amount":`+n+`}`, string(got))
 	}
 }
-
-func BenchmarkMinify(b *testing.B) {
-	pretty := signerPrettyBody(b)
-	compact, err := snapauth.Minify(pretty)
-	require.NoError(b, err)
-	big := []byte("[\n")
-	for len(big) < 1<<20 {
-		big = append(append(big, pretty...), ",\n"...)
-	}
-	big = append(big[:len(big)-2], "\n]"...)
-	for name, body := range map[string][]byte{"pretty": pretty, "compact": compact, "pretty1MiB": big} {
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(body)))
-			for b.Loop() {
-				if _, err := snapauth.Minify(body); err != nil {
-					b.Fatal(err)
-				}
-			}
-		})
-	}
-}
