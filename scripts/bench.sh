@@ -26,6 +26,8 @@
 # Usage: scripts/bench.sh
 #   ROUNDS=6        interleaved rounds (benchstat wants >= 6 for its CIs)
 #   BENCHTIME=300ms -benchtime of the in-process benchmarks
+#   BIGTIME=2s      -benchtime of the 32 MiB RoundTrip (one op takes
+#                   ~150 ms: 300ms would time one or two ops)
 #   LOOPTIME=300ms  -benchtime of each loopback benchmark
 #   OUT=DIR         where the raw output is kept (default: a temp dir, printed)
 #   BASELINE=REV    the commit Minify is compared with (default cb48fe4;
@@ -38,6 +40,7 @@ export GOFLAGS="${GOFLAGS:-} -buildvcs=false"
 BENCHSTAT_VERSION=v0.0.0-20260908200009-22c9c6c9d4da
 ROUNDS="${ROUNDS:-6}"
 BENCHTIME="${BENCHTIME:-300ms}"
+BIGTIME="${BIGTIME:-2s}"
 LOOPTIME="${LOOPTIME:-300ms}"
 OUT="${OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
@@ -75,9 +78,11 @@ if git rev-parse -q --verify "$BASELINE^{commit}" >/dev/null 2>&1; then
 fi
 minold="$OUT/minify-baseline.txt"
 : >"$minold"
-micro_re='^Benchmark(RoundTrip|RoundTripRSA|Transport|SigningFloor|OAuth2Transport|ServiceSignature|NewExternalID|TokenSource)$'
+micro_re='^Benchmark(RoundTripRSA|Transport|SigningFloor|OAuth2Transport|ServiceSignature|NewExternalID|TokenSource)$'
 for r in $(seq "$ROUNDS"); do
 	echo "== round $r/$ROUNDS" >&2
+	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkRoundTrip$/^body=(0B|1KiB|16KiB|256KiB|1MiB|4MiB)$' -test.benchmem -test.benchtime "$BENCHTIME" >>"$micro"
+	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkRoundTrip$/^body=32MiB$' -test.benchmem -test.benchtime "$BIGTIME" >>"$micro"
 	"$OUT/snapauth.test" -test.run '^$' -test.bench "$micro_re" -test.benchmem -test.benchtime "$BENCHTIME" >>"$micro"
 	"$OUT/snapauth.test" -test.run '^$' -test.bench '^BenchmarkMinify$' -test.benchmem -test.benchtime "$BENCHTIME" >>"$micro"
 	if [ -n "$baseline" ]; then # right after the new Minify ran, as its neighbour in time
