@@ -102,9 +102,10 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 	}
 }
 
-// B2B: 8 members start cold at once, then run through two expiries of a 3 s
-// token: the provider sees one fetch per expiry for the whole fleet, every
-// member holds the same three tokens in turn, and the store the newest.
+// B2B runs the B2B scenario: 8 members start cold at once, then run through
+// two expiries of a 3 s token: the provider sees one fetch per expiry for
+// the whole fleet, every member holds the same three tokens in turn, and the
+// store the newest.
 func B2B(t *testing.T, b Backend) {
 	provider := snaptest.NewServer(snaptest.WithTokenLifetime(Lifetime))
 	t.Cleanup(provider.Close)
@@ -144,11 +145,12 @@ func B2B(t *testing.T, b Backend) {
 		times[0].Sub(start).Round(time.Millisecond), times[1].Sub(start).Round(time.Millisecond), times[2].Sub(start).Round(time.Millisecond))
 }
 
-// B2B2C: 8 members hold one customer's expired token (Seed) and refresh it
-// at once, then again at its expiry, against a provider that rejects a
-// refresh token used twice, and then revokes its family. Every member ends
-// with the newest token, and the store holds it with its refresh token's
-// expiry; that refresh token is the provider's live one.
+// B2B2C runs the B2B2C scenario: 8 members hold one customer's expired token
+// (Seed) and refresh it at once, then again at its expiry, against a
+// provider that rejects a refresh token used twice, and then revokes its
+// family. Every member ends with the newest token, and the store holds it
+// with its refresh token's expiry; that refresh token is the provider's live
+// one.
 func B2B2C(t *testing.T, b Backend) {
 	provider := snaptest.NewServer(snaptest.WithTokenLifetime(Lifetime), snaptest.WithRevokeOnRefreshReuse(true))
 	t.Cleanup(provider.Close)
@@ -206,14 +208,14 @@ type Killed struct {
 	Fetch   time.Time // the provider answered the others' one fetch
 }
 
-// LockHolderKilled: a member is SIGKILLed while it holds the store's lock
-// and its fetch hangs at the provider; the 7 others, waiting on the lock,
-// fetch exactly once after it died, and all hold that token, the stored one.
-// Every member is started (a process takes a while) before the first goes,
-// so that the others wait on the lock from the moment it is held. held runs
-// while the holder's fetch hangs (to check the lock is in the store);
-// waiting (nil: none) after the others went, before the kill (to wait until
-// they wait on the lock).
+// LockHolderKilled runs the scenario where a member is SIGKILLed while it
+// holds the store's lock and its fetch hangs at the provider; the 7 others,
+// waiting on the lock, fetch exactly once after it died, and all hold that
+// token, the stored one. Every member is started (a process takes a while)
+// before the first goes, so that the others wait on the lock from the moment
+// it is held. held runs while the holder's fetch hangs (to check the lock is
+// in the store); waiting (nil: none) after the others went, before the kill
+// (to wait until they wait on the lock).
 func LockHolderKilled(t *testing.T, b Backend, held, waiting func()) Killed {
 	provider := snaptest.NewServer(snaptest.WithDelay(Deadline)) // the first fetch hangs
 	t.Cleanup(provider.Close)
