@@ -281,9 +281,18 @@ func TestB2BContextCancelled(t *testing.T) {
 		_, err := p.b2b(clock).Token(ctx)
 		errc <- err
 	}()
-	<-g.entered
+	select {
+	case <-g.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request never reached the provider")
+	}
 	cancel()
-	err := <-errc
+	var err error
+	select {
+	case err = <-errc:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Token did not return after its context was cancelled")
+	}
 	require.ErrorIs(t, err, context.Canceled)
 	assert.Equal(t, int64(1), p.hits.Load(), "a cancelled request is not retried")
 	g.open()
