@@ -177,7 +177,12 @@ func TestCacheWaiterCancellation(t *testing.T) {
 
 	g.open()
 	for range 5 {
-		r := <-others
+		var r result
+		select {
+		case r = <-others:
+		case <-time.After(10 * time.Second):
+			t.Fatal("a caller did not return after the fetch was let through")
+		}
 		require.NoError(t, r.err)
 		assert.Equal(t, "shared", r.tok.AccessToken)
 	}

@@ -282,7 +282,12 @@ func TestFetchInheritsCallerContext(t *testing.T) {
 		_, err := src.TokenContext(caller)
 		gaveUp <- err
 	}()
-	fetch := <-entered
+	var fetch context.Context
+	select {
+	case fetch = <-entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no fetch started")
+	}
 	assert.Equal(t, "request span", fetch.Value(traceKey{}), "the caller's value")
 	assert.Equal(t, "from construction", fetch.Value(buildKey{}), "the construction context's value, which the caller's lacks")
 	dl, ok := fetch.Deadline()
@@ -363,7 +368,11 @@ func TestLockWaitThenLoaded(t *testing.T) {
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { _, err := src.Token(); done <- err }()
-	<-store.locking
+	select {
+	case <-store.locking:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the source never asked for the store's lock")
+	}
 	asked := time.Now()
 	other := *cfg
 	other.Observer = nil
