@@ -46,14 +46,14 @@ func parseTokenAnswer(status int, header http.Header, data []byte, now time.Time
 			return nil, newError(status, code, "accessTokenExpiryTime is not an ISO 8601 time")
 		}
 		tok.Expiry = exp
-		tok.ExpiresIn = int64(exp.Sub(now).Round(time.Second) / time.Second)
+		tok.ExpiresIn = lifetimeSeconds(exp, now)
 	} else if secs, ok := number(fields["expiresIn"]); ok && secs > 0 {
 		secs = min(secs, maxLifetimeSeconds)
 		tok.ExpiresIn = secs
 		tok.Expiry = now.Add(time.Duration(secs) * time.Second)
 	} else if exp, ok := expiresAt(fields["expiresIn"]); ok {
 		tok.Expiry = exp
-		tok.ExpiresIn = int64(exp.Sub(now).Round(time.Second) / time.Second)
+		tok.ExpiresIn = lifetimeSeconds(exp, now)
 	} else {
 		tok.ExpiresIn = int64(DefaultLifetime / time.Second)
 		tok.Expiry = now.Add(DefaultLifetime)

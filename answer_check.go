@@ -56,6 +56,19 @@ func clampLifetime(tok *oauth2.Token, now time.Time) {
 	}
 }
 
+// lifetimeSeconds is the lifetime of a token that expires at exp, read at
+// now, in whole seconds for ExpiresIn: rounded, but at least 1 while exp is
+// ahead, because an ExpiresIn of 0 means "lifetime unknown" and would have
+// a token of under half a second renewed on the 10 s margin of an unknown
+// lifetime, that is at every call.
+func lifetimeSeconds(exp, now time.Time) int64 {
+	s := int64(exp.Sub(now).Round(time.Second) / time.Second)
+	if s < 1 && exp.After(now) {
+		return 1
+	}
+	return s
+}
+
 // maxLifetimeSeconds is MaxLifetime in whole seconds, the largest expiresIn
 // taken as given.
 const maxLifetimeSeconds = int64(MaxLifetime / time.Second)

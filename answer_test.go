@@ -73,6 +73,22 @@ func TestParseTokenAnswerShapes(t *testing.T) {
 	}
 }
 
+// TestParseTokenAnswerShortLifetime: an expiry time under half a second
+// ahead gives ExpiresIn 1, not 0 (which means "lifetime unknown" and its
+// 10 s margin), so that the cache renews such a token on its own margin;
+// an expiry already past gives no positive lifetime.
+func TestParseTokenAnswerShortLifetime(t *testing.T) {
+	now := time.Date(2025, 3, 1, 10, 14, 59, 600_000_000, Jakarta)
+	tok, err := parseTokenAnswer(200, http.Header{}, []byte(`{"accessToken":"a","accessTokenExpiryTime":"2025-03-01T10:15:00+07:00"}`), now)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), tok.ExpiresIn)
+	assert.Equal(t, 100*time.Millisecond, freshness{}.margin(tok), "a tenth of its 1 s lifetime")
+
+	tok, err = parseTokenAnswer(200, http.Header{}, []byte(`{"accessToken":"a","accessTokenExpiryTime":"2025-03-01T10:14:00+07:00"}`), now)
+	require.NoError(t, err)
+	assert.Less(t, tok.ExpiresIn, int64(1), "expired a minute ago")
+}
+
 func TestParseTokenAnswerErrors(t *testing.T) {
 	now := time.Date(2025, 3, 1, 10, 0, 0, 0, Jakarta)
 	tests := []struct {
