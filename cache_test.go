@@ -2,6 +2,7 @@ package snapauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync/atomic"
@@ -263,15 +264,12 @@ func TestCacheInvalidate(t *testing.T) {
 // would fail the test); released, the renewal's token is served to all.
 // BenchmarkRenewal measures how long they wait.
 func TestCacheRenewalServesValidToken(t *testing.T) {
-	release, started := make(chan struct{}), make(chan struct{}, 16)
+	g := newGate(t)
 	var fetches atomic.Int64
-	fetch := func(ctx context.Context, _ *oauth2.Token, _ string) (*oauth2.Token, error) {
+	fetch := func(context.Context, *oauth2.Token, string) (*oauth2.Token, error) {
 		n := fetches.Add(1)
-		started <- struct{}{}
-		select {
-		case <-release:
-		case <-ctx.Done():
-			return nil, ctx.Err()
+		if !g.wait(fakeRequest{N: n}) {
+			return nil, errors.New("the renewal was not let through")
 		}
 		return &oauth2.Token{AccessToken: fmt.Sprintf("t%d", n+1), ExpiresIn: 10, Expiry: time.Now().Add(10 * time.Second)}, nil
 	}
@@ -297,12 +295,12 @@ func TestCacheRenewalServesValidToken(t *testing.T) {
 		}
 	}
 	select { // the renewal runs on its own goroutine: wait until it is held
-	case <-started:
+	case <-g.entered:
 	case <-time.After(10 * time.Second):
 		t.Fatal("no renewal started")
 	}
 	require.EqualValues(t, 1, fetches.Load(), "one renewal for all callers")
-	close(release)
+	g.open()
 	waitRenewal(t, s)
 	tok, err := s.Token()
 	require.NoError(t, err)
