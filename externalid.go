@@ -23,12 +23,12 @@ func NewExternalID() string {
 
 func newExternalID(now time.Time) string {
 	var id [36]byte
-	putExternalID(&id, now)
+	putDigitsID(&id, now)
 	return string(id[:])
 }
 
-// putExternalID writes NewExternalID's digits for the time now into id.
-func putExternalID(id *[36]byte, now time.Time) {
+// putDigitsID writes NewExternalID's 36 digits for the time now into id.
+func putDigitsID(id *[36]byte, now time.Time) {
 	ms := now.UnixMilli() % 1e13
 	if ms < 0 {
 		ms = 0

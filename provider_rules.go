@@ -186,7 +186,7 @@ func (p Provider) putExternalID(id *[36]byte, now time.Time) int {
 		putUUID(id)
 		return len(id)
 	}
-	putExternalID(id, now)
+	putDigitsID(id, now)
 	return min(p.externalIDLength(), len(id)) // the time digits lead; the random tail is cut
 }
 

@@ -266,12 +266,11 @@ func (t *Transport) send(req *http.Request, a *attempt, tok *oauth2.Token, now t
 	o.req = *req
 	r2 := &o.req
 	v := &o.vals
-	var vals headerValues
-	vals, a.newID = headerStrings(ts, sig, tok != nil, access, a.idBuf[:a.newID]), 0
-	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = vals.timestamp, vals.signature, vals.bearer
-	if vals.externalID != "" {
-		a.externalID = vals.externalID
+	vals := headerStrings(ts, sig, tok != nil, access, a.idBuf[:a.newID])
+	if a.newID > 0 { // the id made for the first attempt: a retry reuses its string
+		a.externalID, a.newID = vals.externalID, 0
 	}
+	v[slotTimestamp], v[slotSignature], v[slotAuthorization] = vals.timestamp, vals.signature, vals.bearer
 	v[slotCustomer] = a.customer
 	v[slotPartnerID] = t.PartnerID
 	v[slotExternalID] = a.externalID
